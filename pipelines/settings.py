@@ -16,6 +16,8 @@ derived from the warehouse path so that dbt's profile sees the same file.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,12 @@ _DEFAULTS = {
 def _resolve(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def work_db_for(warehouse_path: Path) -> Path:

@@ -324,6 +324,7 @@ def _generate_payments(rng: np.random.Generator, spec: DemoSpec, customers: pl.D
     methods = ["bank_transfer", "bank_acceptance_bill", "commercial_bill", "cash", "check"]
     method_p = [0.70, 0.12, 0.05, 0.08, 0.05]
     pending_lump: dict[str, float] = {}
+    lump_day: dict[str, int] = {}
     for o in orders.iter_rows(named=True):
         day, amount, cust = o["_day"], o["amount"], o["customer_id"]
         if amount <= 0:  # a return-only order becomes an unreferenced credit note
@@ -360,7 +361,11 @@ def _generate_payments(rng: np.random.Generator, spec: DemoSpec, customers: pl.D
                          round(amount - first, 2), rng.choice(methods, p=method_p), inv))
         elif r < 0.15:  # paid in a lump with other invoices, without a reference
             pending_lump[cust] = round(pending_lump.get(cust, 0.0) + amount, 2)
-            if rng.random() < 0.35:
+            first_pending = lump_day.setdefault(cust, pay_day)
+            # a lump settles what is pending, at least once a month
+            if rng.random() < 0.35 or pay_day - first_pending >= 30:
+                lump_day.pop(cust)
+                pay_day = max(pay_day, first_pending)
                 docs.append((new_id("RC"), "receipt", cust, pay_day, None, pending_lump.pop(cust),
                              "bank_transfer", None))
         else:
@@ -372,6 +377,9 @@ def _generate_payments(rng: np.random.Generator, spec: DemoSpec, customers: pl.D
                 docs.append((new_id("RV"), "reversal", cust, bounce, None, amount, method, rc))
                 docs.append((new_id("RC"), "receipt", cust, bounce + int(rng.integers(7, 45)), None,
                              amount, "bank_transfer", inv))
+    for cust, amount in pending_lump.items():  # the last lump covers what is still pending
+        docs.append((new_id("RC"), "receipt", cust, lump_day[cust] + 30, None, amount,
+                     "bank_transfer", None))
     frame = pl.DataFrame(
         docs,
         schema={"doc_id": pl.String, "doc_type": pl.String, "customer_id": pl.String,

@@ -1,0 +1,120 @@
+-- Customer facts (SPEC F1) per customer and as-of date. One row per customer in the master
+-- in force on the as-of date, plus any customer with sales or AR documents on or before it.
+-- "12m" is the trailing 365 days up to and including the as-of date; "prior 12m" the 365
+-- days before that.
+with customers as (
+    select * from {{ ref('int_customers_in_force') }}
+),
+
+sales as (
+    select * from {{ ref('stg_erp__sales') }}
+    where order_date <= {{ as_of_date() }}
+),
+
+documents as (
+    select distinct customer_id from {{ ref('stg_erp__payments') }}
+    where doc_date <= {{ as_of_date() }}
+),
+
+windowed as (
+    select
+        *,
+        order_date > {{ as_of_date() }} - 365 as in_12m,
+        order_date > {{ as_of_date() }} - 730
+            and order_date <= {{ as_of_date() }} - 365 as in_prior_12m,
+        order_date > {{ as_of_date() }} - 90 as in_90d,
+    from sales
+),
+
+per_customer as (
+    select
+        customer_id,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date,
+        count(distinct order_id) as order_count_lifetime,
+        count(distinct order_date) as order_days_lifetime,
+        sum(net_amount) as net_sales_lifetime,
+        sum(gross_margin) as gross_margin_lifetime,
+        coalesce(sum(net_amount) filter (where in_12m), 0) as net_sales_12m,
+        coalesce(sum(gross_margin) filter (where in_12m), 0) as gross_margin_12m,
+        coalesce(sum(cost_amount) filter (where in_12m), 0) as cost_12m,
+        bool_and(has_cost) filter (where in_12m) as has_cost_12m,
+        count(distinct order_id) filter (where in_12m) as order_count_12m,
+        count(distinct order_date) filter (where in_12m) as order_days_12m,
+        count(distinct date_trunc('month', order_date)) filter (where in_12m)
+            as active_months_12m,
+        coalesce(-sum(net_amount) filter (where in_12m and is_return), 0) as returns_12m,
+        coalesce(sum(discount_amount) filter (where in_12m), 0) as discounts_12m,
+        coalesce(sum(net_amount) filter (where in_prior_12m), 0) as net_sales_prior_12m,
+        coalesce(sum(gross_margin) filter (where in_prior_12m), 0) as gross_margin_prior_12m,
+        coalesce(sum(net_amount) filter (where in_90d), 0) as net_sales_90d,
+    from windowed
+    group by customer_id
+),
+
+universe as (
+    select customer_id from customers
+    union
+    select customer_id from per_customer
+    union
+    select customer_id from documents
+),
+
+joined as (
+    select
+        universe.customer_id,
+        {{ as_of_date() }} as as_of_date,
+        customers.customer_id is not null as is_in_master,
+        customers.customer_type,
+        customers.customer_status,
+        customers.region,
+        customers.province,
+        customers.city,
+        customers.sales_rep_id,
+        customers.onboarding_date,
+        customers.payment_terms_days,
+        customers.deposit_amount,
+        per_customer.first_order_date,
+        per_customer.last_order_date,
+        {{ as_of_date() }} - per_customer.last_order_date as days_since_last_order,
+        coalesce(per_customer.order_count_lifetime, 0) as order_count_lifetime,
+        coalesce(per_customer.order_days_lifetime, 0) as order_days_lifetime,
+        coalesce(per_customer.net_sales_lifetime, 0) as net_sales_lifetime,
+        coalesce(per_customer.gross_margin_lifetime, 0) as gross_margin_lifetime,
+        coalesce(per_customer.net_sales_12m, 0) as net_sales_12m,
+        coalesce(per_customer.gross_margin_12m, 0) as gross_margin_12m,
+        case
+            when per_customer.net_sales_12m > 0
+                then round(per_customer.gross_margin_12m / per_customer.net_sales_12m, 4)
+        end as margin_rate_12m,
+        coalesce(per_customer.has_cost_12m, false) as has_cost_12m,
+        coalesce(per_customer.order_count_12m, 0) as order_count_12m,
+        coalesce(per_customer.order_days_12m, 0) as order_days_12m,
+        coalesce(per_customer.active_months_12m, 0) as active_months_12m,
+        coalesce(per_customer.returns_12m, 0) as returns_12m,
+        coalesce(per_customer.discounts_12m, 0) as discounts_12m,
+        coalesce(per_customer.net_sales_prior_12m, 0) as net_sales_prior_12m,
+        coalesce(per_customer.gross_margin_prior_12m, 0) as gross_margin_prior_12m,
+        case
+            when per_customer.net_sales_prior_12m > 0
+                then round(
+                    per_customer.net_sales_12m / per_customer.net_sales_prior_12m - 1, 4
+                )
+        end as growth_rate_12m,
+        coalesce(per_customer.net_sales_90d, 0) as net_sales_90d,
+    from universe
+    left join customers using (customer_id)
+    left join per_customer using (customer_id)
+),
+
+final as (
+    select
+        *,
+        case
+            when sum(net_sales_12m) over () <> 0
+                then round(net_sales_12m / sum(net_sales_12m) over (), 6)
+        end as share_of_company_12m,
+    from joined
+)
+
+select * from final

@@ -1,0 +1,49 @@
+"""The one Definitions object: ingestion -> dbt -> scoring -> quality -> publishing."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.ingestion.assets import raw_extracts
+from pipelines.partitions import as_of_partitions
+from pipelines.publishing.assets import published_warehouse
+from pipelines.quality.checks import (
+    gx_credit_flags,
+    gx_customer_facts,
+    gx_customer_tiers,
+    reconcile_ar,
+    reconcile_net_sales,
+)
+from pipelines.resources import crm_resource_from_env
+from pipelines.scoring.assets import credit_flags, customer_tiers
+from pipelines.settings import apply_environment, dbt_executable
+from pipelines.transform.assets import crm_dbt_models, dbt_project
+
+apply_environment()  # defaults for every CRM_* variable the resources and dbt read
+
+DAILY_JOB = "daily_pipeline"
+
+daily_pipeline = dg.define_asset_job(
+    name=DAILY_JOB,
+    selection=dg.AssetSelection.all(),
+    partitions_def=as_of_partitions,
+    description="Ingest what is new, build facts, score, validate and publish one as-of date.",
+)
+
+daily_schedule = dg.build_schedule_from_partitioned_job(
+    daily_pipeline, hour_of_day=6, minute_of_hour=0,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+defs = dg.Definitions(
+    assets=[raw_extracts, crm_dbt_models, customer_tiers, credit_flags, published_warehouse],
+    asset_checks=[gx_customer_facts, gx_customer_tiers, gx_credit_flags, reconcile_net_sales,
+                  reconcile_ar],
+    jobs=[daily_pipeline],
+    schedules=[daily_schedule],
+    resources={
+        "crm": crm_resource_from_env(),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+    },
+)

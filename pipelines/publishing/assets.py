@@ -1,0 +1,42 @@
+"""The publishing asset: the reporting schema of the warehouse file BI tools read."""
+
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
+from pipelines.partitions import as_of_partitions, one_date_per_run
+from pipelines.publishing.publish import publish
+from pipelines.resources import CrmResource
+from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS
+from pipelines.transform.assets import CUSTOMER_FACTS
+
+PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
+
+
+@dg.asset(
+    key=PUBLISHED_WAREHOUSE,
+    deps=[CUSTOMER_TIERS, CREDIT_FLAGS, CUSTOMER_FACTS, REJECTED_ROWS,
+          DELIVERY_MANIFEST],
+    group_name="publishing",
+    partitions_def=as_of_partitions,
+    backfill_policy=one_date_per_run,
+    kinds={"duckdb"},
+)
+def published_warehouse(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
+    """reporting.customer_facts, customer_tiers, credit_flags, data_quality_results,
+    rejected_rows and delivery_manifest, replaced together in one atomic step once every
+    blocking check upstream has passed."""
+    config = crm.config()
+    warehouse = Path(crm.warehouse_path)
+    counts = publish(crm.work_db, warehouse, run_id=context.run_id,
+                     as_of=date.fromisoformat(context.partition_key),
+                     config_version=config.version)
+    context.log.info(f"published {warehouse}")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(warehouse)),
+        "config_version": config.version,
+        **{f"rows_{table}": n for table, n in counts.items()},
+    })

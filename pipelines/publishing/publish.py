@@ -1,0 +1,80 @@
+"""Publish the validated state to the warehouse file BI tools read, in one atomic step.
+
+A new DuckDB file is written next to the warehouse (storage compatible with DuckDB 1.x
+readers), filled from the working database, checkpointed and closed, then renamed over the
+published file. A reader that has the old file open keeps reading the old, complete state;
+a crash before the rename leaves the published file exactly as it was, and the next run
+removes the leftover temporary file.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+# Published table -> the query over the working database (attached as `work`) that fills it.
+PUBLISHED_TABLES: dict[str, str] = {
+    "customer_facts": "select * from work.marts.customer_facts",
+    "customer_tiers": "select * from work.scoring.customer_tiers",
+    "credit_flags": "select * from work.scoring.credit_flags",
+    "data_quality_results": "select * from work.audit.data_quality_results",
+    "rejected_rows": (
+        "select extract, file_name, line_number, column_name, reason, business_date, "
+        "file_sha256, run_id from work.raw.rejected_rows"
+    ),
+    "delivery_manifest": "select * from work.raw.delivery_manifest",
+}
+PUBLISHED_ORDER = ["customer_facts", "customer_tiers", "credit_flags"]
+# Oldest DuckDB storage format the file is written in: readable by every DuckDB >= 1.0.
+STORAGE_VERSION = "v1.0.0"
+
+
+def _tmp_prefix(warehouse: Path) -> str:
+    return f".{warehouse.name}."
+
+
+def remove_leftovers(warehouse: Path) -> list[Path]:
+    """Delete temporary files an interrupted publication left behind."""
+    removed = []
+    for path in warehouse.parent.glob(f"{_tmp_prefix(warehouse)}*.tmp*"):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def publish(work_db: Path, warehouse: Path, *, run_id: str, as_of: date,
+            config_version: str) -> dict[str, int]:
+    """Write every published table into a fresh file and atomically replace the warehouse.
+
+    Returns the row count of each published table.
+    """
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(warehouse)
+    tmp = warehouse.parent / f"{_tmp_prefix(warehouse)}{run_id}.tmp"
+    counts: dict[str, int] = {}
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{tmp}' as published (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach '{work_db}' as work (read_only)")
+        con.execute("create schema published.reporting")
+        for table, query in PUBLISHED_TABLES.items():
+            order = " order by as_of_date, customer_id" if table in PUBLISHED_ORDER else ""
+            con.execute(f"create table published.reporting.{table} as {query}{order}")
+            counts[table] = con.execute(
+                f"select count(*) from published.reporting.{table}").fetchone()[0]
+        con.execute(
+            "create table published.reporting.publication as select "
+            "?::varchar as run_id, ?::date as as_of_date, ?::timestamp as published_at, "
+            "?::varchar as config_version",
+            [run_id, as_of, datetime.now(), config_version],
+        )
+        con.execute("detach work")
+        con.execute("checkpoint published")
+        con.execute("detach published")
+    finally:
+        con.close()
+    os.replace(tmp, warehouse)
+    return counts

@@ -1,0 +1,76 @@
+"""Run the daily job for one as-of date on the persistent Dagster instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+
+from pipelines.settings import Settings
+
+_DAGSTER_YAML = """\
+# Dagster instance of the crm pipeline: runs recorded by the CLI are shown by `make ui`.
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    errors: list[str] = field(default_factory=list)
+    published_rows: dict[str, int] = field(default_factory=dict)
+
+
+def instance_for(settings: Settings) -> dg.DagsterInstance:
+    """The persistent instance in DAGSTER_HOME (created on first use)."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_DAGSTER_YAML, encoding="utf-8")
+    return dg.DagsterInstance.get()
+
+
+def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            cause = error.cause if error and error.cause else error
+            text = (cause.message if cause else "unknown error").strip().splitlines()
+            messages.append(f"{event.step_key}: {text[-1] if text else 'failed'}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                messages.append(
+                    f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
+                    f"failed: {evaluation.description}"
+                )
+    return messages or ["the run did not complete; see the Dagster log"]
+
+
+def run_pipeline(settings: Settings, as_of: date, log_level: str = "INFO") -> RunOutcome:
+    """Execute the daily job for `as_of` in process, recorded in the persistent instance."""
+    from pipelines.definitions import DAILY_JOB, defs
+    from pipelines.publishing.assets import PUBLISHED_WAREHOUSE
+
+    job = defs.resolve_job_def(DAILY_JOB)
+    with instance_for(settings) as instance:
+        result = job.execute_in_process(
+            instance=instance, partition_key=as_of.isoformat(), raise_on_error=False,
+            tags={"crm/trigger": "cli"},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+    published = [
+        event.step_materialization_data.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == PUBLISHED_WAREHOUSE
+    ]
+    if not result.success or not published:
+        return RunOutcome(False, result.run_id, _failure_messages(result))
+    metadata = published[-1].metadata
+    rows = {k.removeprefix("rows_"): int(v.value) for k, v in metadata.items()
+            if k.startswith("rows_")}
+    return RunOutcome(True, result.run_id, published_rows=rows)
