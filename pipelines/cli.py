@@ -16,8 +16,11 @@ _FILE_DATE = re.compile(r"_(\d{8})\.csv$", re.IGNORECASE)
 
 def latest_landed_date(landing: Path) -> date | None:
     """The newest business date among the sales files that have landed."""
-    dates = [m.group(1) for p in (landing / "sales").glob("sales_*.csv")
-             if (m := _FILE_DATE.search(p.name))]
+    dates = [
+        m.group(1)
+        for p in (landing / "sales").glob("sales_*.csv")
+        if (m := _FILE_DATE.search(p.name))
+    ]
     return date(int(max(dates)[:4]), int(max(dates)[4:6]), int(max(dates)[6:])) if dates else None
 
 
@@ -28,16 +31,35 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("landing"), show_default=True,
-              help="Landing folder to write the extracts into.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("landing"),
+    show_default=True,
+    help="Landing folder to write the extracts into.",
+)
 @click.option("--customers", type=click.IntRange(min=5), default=3000, show_default=True)
-@click.option("--days", type=click.IntRange(min=30), default=730, show_default=True,
-              help="Days of history ending on --end-date.")
-@click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last business date (default: yesterday).")
+@click.option(
+    "--days",
+    type=click.IntRange(min=30),
+    default=730,
+    show_default=True,
+    help="Days of history ending on --end-date.",
+)
+@click.option(
+    "--end-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last business date (default: yesterday).",
+)
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8",
-              show_default=True, help="gb18030 writes files the way Chinese ERPs export them.")
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "gb18030"]),
+    default="utf-8",
+    show_default=True,
+    help="gb18030 writes files the way Chinese ERPs export them.",
+)
 def generate(out: Path, customers: int, days: int, end_date, seed: int, encoding: str) -> None:
     """Write a realistic, deterministic demo extract set (all eight extracts of SPEC §2)."""
     from pipelines.demo.generator import DemoSpec
@@ -52,12 +74,25 @@ def generate(out: Path, customers: int, days: int, end_date, seed: int, encoding
 
 
 @main.command()
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Business date to compute and publish (default: the latest landed sales date).")
-@click.option("--landing", type=click.Path(path_type=Path), default=None,
-              help="Landing folder (default: $CRM_LANDING_DIR or landing/).")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None,
-              help="Published DuckDB file (default: $CRM_WAREHOUSE_PATH or warehouse/crm.duckdb).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Business date to compute and publish (default: the latest landed sales date).",
+)
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing folder (default: $CRM_LANDING_DIR or landing/).",
+)
+@click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Published DuckDB file (default: $CRM_WAREHOUSE_PATH or warehouse/crm.duckdb).",
+)
 def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
     """Ingest every new or changed file dated on or before the as-of date, then compute,
     validate and publish everything for that date. Exit status 0 only when published."""
@@ -70,7 +105,8 @@ def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
         if latest is None:
             raise click.ClickException(
                 f"no sales files in {settings.landing_dir}/sales; land extracts there or run "
-                "`crm-pipeline generate` first")
+                "`crm-pipeline generate` first"
+            )
         as_of_date = latest
     else:
         as_of_date = as_of.date()
@@ -81,11 +117,16 @@ def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
         click.echo(f"published {as_of_date} to {settings.warehouse_path}")
         for table, n in outcome.published_rows.items():
             click.echo(f"  reporting.{table:<22} {n:>10,} rows")
-        click.echo(f"Dagster run {outcome.run_id} is recorded in {settings.dagster_home} "
-                   "(`make ui` shows it)")
+        click.echo(
+            f"Dagster run {outcome.run_id} is recorded in {settings.dagster_home} "
+            "(`make ui` shows it)"
+        )
         return
-    click.echo(f"run for {as_of_date} FAILED; nothing was published, "
-               f"{settings.warehouse_path} is unchanged.", err=True)
+    click.echo(
+        f"run for {as_of_date} FAILED; nothing was published, "
+        f"{settings.warehouse_path} is unchanged.",
+        err=True,
+    )
     for message in outcome.errors:
         click.echo(f"  - {message}", err=True)
     click.echo(f"Dagster run {outcome.run_id} (see `make ui`) has the full log.", err=True)

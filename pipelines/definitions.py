@@ -6,7 +6,6 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.ingestion.assets import raw_extracts
-from pipelines.partitions import as_of_partitions
 from pipelines.publishing.assets import published_warehouse
 from pipelines.quality.checks import (
     gx_credit_flags,
@@ -27,19 +26,25 @@ DAILY_JOB = "daily_pipeline"
 daily_pipeline = dg.define_asset_job(
     name=DAILY_JOB,
     selection=dg.AssetSelection.all(),
-    partitions_def=as_of_partitions,
     description="Ingest what is new, build facts, score, validate and publish one as-of date.",
 )
 
 daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_pipeline, hour_of_day=6, minute_of_hour=0,
+    daily_pipeline,
+    hour_of_day=6,
+    minute_of_hour=0,
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 
 defs = dg.Definitions(
     assets=[raw_extracts, crm_dbt_models, customer_tiers, credit_flags, published_warehouse],
-    asset_checks=[gx_customer_facts, gx_customer_tiers, gx_credit_flags, reconcile_net_sales,
-                  reconcile_ar],
+    asset_checks=[
+        gx_customer_facts,
+        gx_customer_tiers,
+        gx_credit_flags,
+        reconcile_net_sales,
+        reconcile_ar,
+    ],
     jobs=[daily_pipeline],
     schedules=[daily_schedule],
     resources={

@@ -6,8 +6,9 @@ import dagster as dg
 
 # Checks partitioned like their assets (preview) and per-asset backfill policies (beta) are
 # Dagster features we rely on knowingly.
-warnings.filterwarnings("ignore", category=dg.PreviewWarning,
-                        message=".*partitions_def on an AssetCheckSpec.*")
+warnings.filterwarnings(
+    "ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*"
+)
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 # end_offset=1 makes today's date a valid as-of date.

@@ -59,7 +59,9 @@ def run_pipeline(settings: Settings, as_of: date, log_level: str = "INFO") -> Ru
     job = defs.resolve_job_def(DAILY_JOB)
     with instance_for(settings) as instance:
         result = job.execute_in_process(
-            instance=instance, partition_key=as_of.isoformat(), raise_on_error=False,
+            instance=instance,
+            partition_key=as_of.isoformat(),
+            raise_on_error=False,
             tags={"crm/trigger": "cli"},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
@@ -71,6 +73,7 @@ def run_pipeline(settings: Settings, as_of: date, log_level: str = "INFO") -> Ru
     if not result.success or not published:
         return RunOutcome(False, result.run_id, _failure_messages(result))
     metadata = published[-1].metadata
-    rows = {k.removeprefix("rows_"): int(v.value) for k, v in metadata.items()
-            if k.startswith("rows_")}
+    rows = {
+        k.removeprefix("rows_"): int(v.value) for k, v in metadata.items() if k.startswith("rows_")
+    }
     return RunOutcome(True, result.run_id, published_rows=rows)

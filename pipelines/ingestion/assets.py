@@ -1,6 +1,5 @@
 """Ingestion assets: landed extract files -> typed raw tables in the working database."""
 
-
 from datetime import date
 from pathlib import Path
 
@@ -32,12 +31,20 @@ DELIVERY_MANIFEST = dg.AssetKey(["raw", "delivery_manifest"])
         for name, key in RAW_KEYS.items()
     ]
     + [
-        dg.AssetSpec(REJECTED_ROWS, group_name="ingestion", kinds={"duckdb"},
-                     description="Rows quarantined on arrival: extract, file, line, column, "
-                                 "reason (one row per broken rule)."),
-        dg.AssetSpec(DELIVERY_MANIFEST, group_name="ingestion", kinds={"duckdb"},
-                     description="Every delivered file version: sha256, rows in the file, "
-                                 "accepted, rejected, the run that loaded it."),
+        dg.AssetSpec(
+            REJECTED_ROWS,
+            group_name="ingestion",
+            kinds={"duckdb"},
+            description="Rows quarantined on arrival: extract, file, line, column, "
+            "reason (one row per broken rule).",
+        ),
+        dg.AssetSpec(
+            DELIVERY_MANIFEST,
+            group_name="ingestion",
+            kinds={"duckdb"},
+            description="Every delivered file version: sha256, rows in the file, "
+            "accepted, rejected, the run that loaded it.",
+        ),
     ],
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
@@ -48,10 +55,12 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     changed (sha256 against the delivery manifest), quarantining bad rows with a reason."""
     as_of = date.fromisoformat(context.partition_key)
     with crm.connect() as con:
-        report = ingest(con, Path(crm.landing_dir), as_of, context.run_id)
+        report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id)
         totals = dict(
-            con.execute("select 'customers', count(*) from raw.customers union all "
-                        "select 'sales', count(*) from raw.sales").fetchall()
+            con.execute(
+                "select 'customers', count(*) from raw.customers union all "
+                "select 'sales', count(*) from raw.sales"
+            ).fetchall()
         )
     context.log.info(
         f"loaded {len(report.files)} new or changed files, {report.skipped_unchanged} unchanged; "
@@ -70,7 +79,11 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
                 "extract_landed": name not in report.missing_optional,
             },
         )
-    yield dg.MaterializeResult(asset_key=REJECTED_ROWS, metadata={
-        "rows_rejected_this_run": sum(f["rejected_rows"] for f in report.files)})
-    yield dg.MaterializeResult(asset_key=DELIVERY_MANIFEST, metadata={
-        "files_loaded": len(report.files), "files_unchanged": report.skipped_unchanged})
+    yield dg.MaterializeResult(
+        asset_key=REJECTED_ROWS,
+        metadata={"rows_rejected_this_run": sum(f["rejected_rows"] for f in report.files)},
+    )
+    yield dg.MaterializeResult(
+        asset_key=DELIVERY_MANIFEST,
+        metadata={"files_loaded": len(report.files), "files_unchanged": report.skipped_unchanged},
+    )

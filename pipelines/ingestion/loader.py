@@ -105,15 +105,19 @@ def decode(raw: bytes, file_name: str) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise FileRejected(f"{file_name}: not readable as UTF-8 or GB18030; re-export it in one of those")
+    raise FileRejected(
+        f"{file_name}: not readable as UTF-8 or GB18030; re-export it in one of those"
+    )
 
 
 def read_file(landed: LandedFile, extract: Extract) -> pl.DataFrame:
     """Read one file as strings with its line numbers; refuse it if the header is wrong."""
     text, _ = decode(landed.path.read_bytes(), landed.file_name)
     if not text.strip():
-        raise FileRejected(f"{landed.file_name}: the file is empty (not even a header line); "
-                           "deliver it again with a header")
+        raise FileRejected(
+            f"{landed.file_name}: the file is empty (not even a header line); "
+            "deliver it again with a header"
+        )
     try:
         frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=True)
     except Exception as exc:  # polars names the parse problem
@@ -121,8 +125,10 @@ def read_file(landed: LandedFile, extract: Extract) -> pl.DataFrame:
     header = [c.strip().lower() for c in frame.columns]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
-        raise FileRejected(f"{landed.file_name}: column(s) {', '.join(duplicated)} appear more than "
-                           "once in the header; keep one of each")
+        raise FileRejected(
+            f"{landed.file_name}: column(s) {', '.join(duplicated)} appear more than "
+            "once in the header; keep one of each"
+        )
     missing = [c for c in extract.column_names if c not in header]
     if missing:
         raise FileRejected(
@@ -150,16 +156,24 @@ def _column_checks(column: Column) -> list[tuple[pl.Expr, str]]:
         parsed = value.str.to_date("%Y-%m-%d", strict=False)
         checks.append((value.is_not_null() & parsed.is_null(), f"not {_TYPE_WORDS['date']}"))
     elif column.type in _PATTERNS:
-        checks.append((value.is_not_null() & ~value.str.contains(_PATTERNS[column.type]),
-                       f"not {_TYPE_WORDS[column.type]}"))
+        checks.append(
+            (
+                value.is_not_null() & ~value.str.contains(_PATTERNS[column.type]),
+                f"not {_TYPE_WORDS[column.type]}",
+            )
+        )
         number = value.cast(pl.Float64, strict=False)
         if column.min_value is not None:
             checks.append((number < column.min_value, f"below the minimum {column.min_value:g}"))
         if column.max_value is not None:
             checks.append((number > column.max_value, f"above the maximum {column.max_value:g}"))
     if column.domain is not None:
-        checks.append((value.is_not_null() & ~value.is_in(list(column.domain)),
-                       f"code not in ({', '.join(column.domain)})"))
+        checks.append(
+            (
+                value.is_not_null() & ~value.is_in(list(column.domain)),
+                f"code not in ({', '.join(column.domain)})",
+            )
+        )
     return checks
 
 
@@ -167,25 +181,50 @@ def _row_checks(extract: Extract) -> list[tuple[pl.Expr, str, str]]:
     """(is_bad, column, reason) for every rule of the extract's contract."""
     checks = [(bad, c.name, reason) for c in extract.columns for bad, reason in _column_checks(c)]
     for column, (discriminator, values) in extract.conditional_required.items():
-        checks.append((pl.col(discriminator).is_in(list(values)) & pl.col(column).is_null(),
-                       column, f"missing value (required when {discriminator} is "
-                               f"{' or '.join(values)})"))
+        checks.append(
+            (
+                pl.col(discriminator).is_in(list(values)) & pl.col(column).is_null(),
+                column,
+                f"missing value (required when {discriminator} is {' or '.join(values)})",
+            )
+        )
     if extract.date_column:
         day = pl.col(extract.date_column).str.to_date("%Y-%m-%d", strict=False)
-        checks.append((day.is_not_null() & (day != pl.col("_business_date")), extract.date_column,
-                       "date differs from the business date in the file name"))
+        checks.append(
+            (
+                day.is_not_null() & (day != pl.col("_business_date")),
+                extract.date_column,
+                "date differs from the business date in the file name",
+            )
+        )
     if extract.name == "sales":
-        qty, price, disc, net = (pl.col(c).cast(pl.Float64, strict=False) for c in
-                                 ("quantity", "unit_price", "discount_amount", "net_amount"))
-        checks.append((((qty * price - disc) - net).abs() > 0.01 + 1e-9, "net_amount",
-                       "net_amount differs from quantity x unit_price - discount_amount "
-                       "by more than 0.01"))
+        qty, price, disc, net = (
+            pl.col(c).cast(pl.Float64, strict=False)
+            for c in ("quantity", "unit_price", "discount_amount", "net_amount")
+        )
+        checks.append(
+            (
+                ((qty * price - disc) - net).abs() > 0.01 + 1e-9,
+                "net_amount",
+                "net_amount differs from quantity x unit_price - discount_amount by more than 0.01",
+            )
+        )
     if extract.name == "targets":
-        checks.append((pl.col("customer_id").is_null() == pl.col("region").is_null(),
-                       "customer_id", "needs exactly one of customer_id or region"))
+        checks.append(
+            (
+                pl.col("customer_id").is_null() == pl.col("region").is_null(),
+                "customer_id",
+                "needs exactly one of customer_id or region",
+            )
+        )
     first_seen = pl.col("_line_number").min().over(["_file_name", *extract.key])
-    checks.append((pl.col("_line_number") != first_seen, ",".join(extract.key),
-                   "duplicate key (an earlier line of the file has the same key)"))
+    checks.append(
+        (
+            pl.col("_line_number") != first_seen,
+            ",".join(extract.key),
+            "duplicate key (an earlier line of the file has the same key)",
+        )
+    )
     return checks
 
 
@@ -241,8 +280,9 @@ def _current_manifest(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def ingest(con: duckdb.DuckDBPyConnection, landing_dir: Path, as_of: date,
-           run_id: str) -> IngestReport:
+def ingest(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, as_of: date, run_id: str
+) -> IngestReport:
     """Load every new or changed file dated on or before `as_of` (see module docstring)."""
     ensure_schema(con)
     report = IngestReport()
@@ -270,20 +310,27 @@ def ingest(con: duckdb.DuckDBPyConnection, landing_dir: Path, as_of: date,
         frames = [read_file(f, extract) for f in files]
         for f, frame in zip(files, frames, strict=True):
             if frame.is_empty() and not extract.optional:
-                raise FileRejected(f"{f.file_name}: has a header but no rows; an {extract.kind} "
-                                   f"of {extract.name} must carry rows")
+                raise FileRejected(
+                    f"{f.file_name}: has a header but no rows; an {extract.kind} "
+                    f"of {extract.name} must carry rows"
+                )
         accepted, problems = validate(pl.concat(frames), extract)
         staged.append((extract, files, accepted, problems))
         rejected_lines = problems.group_by("file_name").agg(pl.col("line_number").n_unique())
         rejected_by_file = dict(rejected_lines.iter_rows())
         for f, frame in zip(files, frames, strict=True):
             rejected = rejected_by_file.get(f.file_name, 0)
-            report.files.append({
-                "extract": extract.name, "file_name": f.file_name,
-                "business_date": f.business_date, "file_sha256": f.sha256,
-                "rows_in_file": frame.height, "accepted_rows": frame.height - rejected,
-                "rejected_rows": rejected,
-            })
+            report.files.append(
+                {
+                    "extract": extract.name,
+                    "file_name": f.file_name,
+                    "business_date": f.business_date,
+                    "file_sha256": f.sha256,
+                    "rows_in_file": frame.height,
+                    "accepted_rows": frame.height - rejected,
+                    "rejected_rows": rejected,
+                }
+            )
 
     loaded_at = datetime.now()
     con.execute("begin transaction")
@@ -292,20 +339,19 @@ def ingest(con: duckdb.DuckDBPyConnection, landing_dir: Path, as_of: date,
             names = [f.file_name for f in files]
             con.execute(f"delete from raw.{extract.name} where _file_name in ?", [names])
             con.execute("delete from raw.rejected_rows where file_name in ?", [names])
-            casts = ", ".join(
-                f"cast({c.name} as {DUCKDB_TYPES[c.type]})" for c in extract.columns
-            )
-            batch = accepted.with_columns(_run_id=pl.lit(run_id)).to_arrow()  # noqa: F841
+            casts = ", ".join(f"cast({c.name} as {DUCKDB_TYPES[c.type]})" for c in extract.columns)
+            con.register("batch", accepted.with_columns(_run_id=pl.lit(run_id)).to_arrow())
             con.execute(
                 f"insert into raw.{extract.name} select {casts}, _file_name, _line_number, "
                 "_business_date, _file_sha256, _run_id from batch"
             )
-            rejected = problems.with_columns(run_id=pl.lit(run_id)).to_arrow()  # noqa: F841
+            con.register("rejected", problems.with_columns(run_id=pl.lit(run_id)).to_arrow())
             con.execute("insert into raw.rejected_rows select * from rejected")
         if report.files:
-            manifest = pl.DataFrame(report.files).with_columns(  # noqa: F841
+            manifest = pl.DataFrame(report.files).with_columns(
                 run_id=pl.lit(run_id), loaded_at=pl.lit(loaded_at), is_current=pl.lit(True)
-            ).to_arrow()
+            )
+            con.register("manifest", manifest.to_arrow())
             con.execute(
                 "update raw.delivery_manifest set is_current = false where file_name in "
                 "(select file_name from manifest)"
@@ -319,4 +365,7 @@ def ingest(con: duckdb.DuckDBPyConnection, landing_dir: Path, as_of: date,
     except Exception:
         con.execute("rollback")
         raise
+    finally:
+        for view in ("batch", "rejected", "manifest"):
+            con.unregister(view)
     return report

@@ -1,6 +1,5 @@
 """The publishing asset: the reporting schema of the warehouse file BI tools read."""
 
-
 from datetime import date
 from pathlib import Path
 
@@ -18,25 +17,32 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
 
 @dg.asset(
     key=PUBLISHED_WAREHOUSE,
-    deps=[CUSTOMER_TIERS, CREDIT_FLAGS, CUSTOMER_FACTS, REJECTED_ROWS,
-          DELIVERY_MANIFEST],
+    deps=[CUSTOMER_TIERS, CREDIT_FLAGS, CUSTOMER_FACTS, REJECTED_ROWS, DELIVERY_MANIFEST],
     group_name="publishing",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"duckdb"},
 )
-def published_warehouse(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
+def published_warehouse(
+    context: dg.AssetExecutionContext, crm: CrmResource
+) -> dg.MaterializeResult:
     """reporting.customer_facts, customer_tiers, credit_flags, data_quality_results,
     rejected_rows and delivery_manifest, replaced together in one atomic step once every
     blocking check upstream has passed."""
     config = crm.config()
     warehouse = Path(crm.warehouse_path)
-    counts = publish(crm.work_db, warehouse, run_id=context.run_id,
-                     as_of=date.fromisoformat(context.partition_key),
-                     config_version=config.version)
+    counts = publish(
+        crm.work_db,
+        warehouse,
+        run_id=context.run.run_id,
+        as_of=date.fromisoformat(context.partition_key),
+        config_version=config.version,
+    )
     context.log.info(f"published {warehouse}")
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(warehouse)),
-        "config_version": config.version,
-        **{f"rows_{table}": n for table, n in counts.items()},
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(warehouse)),
+            "config_version": config.version,
+            **{f"rows_{table}": n for table, n in counts.items()},
+        }
+    )

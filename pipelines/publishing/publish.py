@@ -45,8 +45,9 @@ def remove_leftovers(warehouse: Path) -> list[Path]:
     return removed
 
 
-def publish(work_db: Path, warehouse: Path, *, run_id: str, as_of: date,
-            config_version: str) -> dict[str, int]:
+def publish(
+    work_db: Path, warehouse: Path, *, run_id: str, as_of: date, config_version: str
+) -> dict[str, int]:
     """Write every published table into a fresh file and atomically replace the warehouse.
 
     Returns the row count of each published table.
@@ -64,7 +65,8 @@ def publish(work_db: Path, warehouse: Path, *, run_id: str, as_of: date,
             order = " order by as_of_date, customer_id" if table in PUBLISHED_ORDER else ""
             con.execute(f"create table published.reporting.{table} as {query}{order}")
             counts[table] = con.execute(
-                f"select count(*) from published.reporting.{table}").fetchone()[0]
+                f"select count(*) from published.reporting.{table}"
+            ).fetchone()[0]
         con.execute(
             "create table published.reporting.publication as select "
             "?::varchar as run_id, ?::date as as_of_date, ?::timestamp as published_at, "

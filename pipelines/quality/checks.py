@@ -5,7 +5,6 @@ Every outcome is appended to audit.data_quality_results; a failed critical check
 run before publication, so BI tools never see what failed.
 """
 
-
 import json
 
 import dagster as dg
@@ -28,22 +27,30 @@ RECONCILE_AR = "reconcile_ar_with_extracts"
 CENT = 0.005
 
 
-def _gx_check(context: dg.AssetCheckExecutionContext, crm: CrmResource, work_table: str,
-              suite: str) -> dg.AssetCheckResult:
+def _gx_check(
+    context: dg.AssetCheckExecutionContext, crm: CrmResource, work_table: str, suite: str
+) -> dg.AssetCheckResult:
     as_of = context.partition_key
     with crm.connect() as con:
-        frame = con.execute(f"select * from {work_table} where as_of_date = $1::date",
-                            [as_of]).pl()
+        frame = con.execute(f"select * from {work_table} where as_of_date = $1::date", [as_of]).pl()
         outcomes = validate_frame(frame, crm.suite_path(suite))
-        record(con, run_id=context.run.run_id, as_of=as_of, table=suite, source="great_expectations",
-               outcomes=outcomes)
+        record(
+            con,
+            run_id=context.run.run_id,
+            as_of=as_of,
+            table=suite,
+            source="great_expectations",
+            outcomes=outcomes,
+        )
     failed = [o for o in outcomes if not o.passed]
     blocking = [o for o in failed if o.is_blocking_failure]
     return dg.AssetCheckResult(
         passed=not blocking,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=(f"{len(outcomes) - len(failed)} of {len(outcomes)} expectations passed"
-                     + (f"; failed: {', '.join(_describe(o) for o in failed)}" if failed else "")),
+        description=(
+            f"{len(outcomes) - len(failed)} of {len(outcomes)} expectations passed"
+            + (f"; failed: {', '.join(_describe(o) for o in failed)}" if failed else "")
+        ),
         metadata={
             "expectations": len(outcomes),
             "failed": len(failed),
@@ -59,32 +66,42 @@ def _describe(outcome: CheckOutcome) -> str:
     return f"{outcome.expectation_type}{where}{count} [{outcome.severity}]"
 
 
-@dg.asset_check(asset=CUSTOMER_FACTS, name=GX_CUSTOMER_FACTS, blocking=True,
-                partitions_def=as_of_partitions)
-def gx_customer_facts(context: dg.AssetCheckExecutionContext,
-                      crm: CrmResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=CUSTOMER_FACTS, name=GX_CUSTOMER_FACTS, blocking=True, partitions_def=as_of_partitions
+)
+def gx_customer_facts(
+    context: dg.AssetCheckExecutionContext, crm: CrmResource
+) -> dg.AssetCheckResult:
     """GX suite expectations/customer_facts.json on the as-of date's customer facts."""
     return _gx_check(context, crm, "marts.customer_facts", "customer_facts")
 
 
-@dg.asset_check(asset=CUSTOMER_TIERS, name=GX_CUSTOMER_TIERS, blocking=True,
-                partitions_def=as_of_partitions)
-def gx_customer_tiers(context: dg.AssetCheckExecutionContext,
-                      crm: CrmResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=CUSTOMER_TIERS, name=GX_CUSTOMER_TIERS, blocking=True, partitions_def=as_of_partitions
+)
+def gx_customer_tiers(
+    context: dg.AssetCheckExecutionContext, crm: CrmResource
+) -> dg.AssetCheckResult:
     """GX suite expectations/customer_tiers.json on the as-of date's tiers."""
     return _gx_check(context, crm, "scoring.customer_tiers", "customer_tiers")
 
 
-@dg.asset_check(asset=CREDIT_FLAGS, name=GX_CREDIT_FLAGS, blocking=True,
-                partitions_def=as_of_partitions)
-def gx_credit_flags(context: dg.AssetCheckExecutionContext,
-                    crm: CrmResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=CREDIT_FLAGS, name=GX_CREDIT_FLAGS, blocking=True, partitions_def=as_of_partitions
+)
+def gx_credit_flags(
+    context: dg.AssetCheckExecutionContext, crm: CrmResource
+) -> dg.AssetCheckResult:
     """GX suite expectations/credit_flags.json on the as-of date's credit flags."""
     return _gx_check(context, crm, "scoring.credit_flags", "credit_flags")
 
 
-def _reconcile(con: duckdb.DuckDBPyConnection, context: dg.AssetCheckExecutionContext,
-               table: str, figures: dict[str, tuple[str, str]]) -> dg.AssetCheckResult:
+def _reconcile(
+    con: duckdb.DuckDBPyConnection,
+    context: dg.AssetCheckExecutionContext,
+    table: str,
+    figures: dict[str, tuple[str, str]],
+) -> dg.AssetCheckResult:
     """Compare (published, from extracts) SQL figure pairs; record and return the result."""
     as_of = context.partition_key
     outcomes, metadata = [], {}
@@ -93,69 +110,103 @@ def _reconcile(con: duckdb.DuckDBPyConnection, context: dg.AssetCheckExecutionCo
         expected = float(con.execute(extract_sql, [as_of]).fetchone()[0] or 0)
         passed = abs(published - expected) < CENT
         metadata[name] = dg.MetadataValue.json(
-            {"published": round(published, 2), "extracts": round(expected, 2)})
-        outcomes.append(CheckOutcome(
-            suite_name=table, expectation_type=name, column_name=None,
-            parameters=json.dumps({"tolerance": 0.01}), severity="critical", passed=passed,
-            element_count=None, unexpected_count=None,
-            observed_value=json.dumps({"published": round(published, 2),
-                                       "extracts": round(expected, 2)}),
-        ))
-    record(con, run_id=context.run.run_id, as_of=as_of, table=table, source="reconciliation",
-           outcomes=outcomes)
+            {"published": round(published, 2), "extracts": round(expected, 2)}
+        )
+        outcomes.append(
+            CheckOutcome(
+                suite_name=table,
+                expectation_type=name,
+                column_name=None,
+                parameters=json.dumps({"tolerance": 0.01}),
+                severity="critical",
+                passed=passed,
+                element_count=None,
+                unexpected_count=None,
+                observed_value=json.dumps(
+                    {"published": round(published, 2), "extracts": round(expected, 2)}
+                ),
+            )
+        )
+    record(
+        con,
+        run_id=context.run.run_id,
+        as_of=as_of,
+        table=table,
+        source="reconciliation",
+        outcomes=outcomes,
+    )
     failed = [o.expectation_type for o in outcomes if not o.passed]
     return dg.AssetCheckResult(
-        passed=not failed, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
         description="all figures reconcile" if not failed else f"not reconciled: {failed}",
     )
 
 
-@dg.asset_check(asset=CUSTOMER_TIERS, name=RECONCILE_SALES, blocking=True,
-                partitions_def=as_of_partitions, additional_deps=[CUSTOMER_FACTS])
-def reconcile_net_sales(context: dg.AssetCheckExecutionContext,
-                        crm: CrmResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=CUSTOMER_TIERS,
+    name=RECONCILE_SALES,
+    blocking=True,
+    partitions_def=as_of_partitions,
+    additional_deps=[CUSTOMER_FACTS],
+)
+def reconcile_net_sales(
+    context: dg.AssetCheckExecutionContext, crm: CrmResource
+) -> dg.AssetCheckResult:
     """Published 12m net sales and margin equal the accepted sales rows of the trailing 365
     days; every customer of the facts is tiered exactly once."""
     with crm.connect() as con:
-        return _reconcile(con, context, "customer_tiers", {
-            "net_sales_12m_total": (
-                "select sum(monetary_12m) from scoring.customer_tiers where as_of_date = $1::date",
-                "select sum(net_amount) from raw.sales "
-                "where order_date <= $1::date and order_date > $1::date - 365",
-            ),
-            "gross_margin_12m_total": (
-                "select sum(gross_margin_12m) from marts.customer_facts where as_of_date = $1::date",
-                "select sum(net_amount - coalesce(cost_amount, 0)) from raw.sales "
-                "where order_date <= $1::date and order_date > $1::date - 365",
-            ),
-            "customers_tiered_more_than_once": (
-                "select count(*) - count(distinct customer_id) from scoring.customer_tiers "
-                "where as_of_date = $1::date",
-                "select 0 where $1::date is not null",
-            ),
-            "customers_tiered": (
-                "select count(*) from scoring.customer_tiers where as_of_date = $1::date",
-                "select count(*) from marts.customer_facts where as_of_date = $1::date",
-            ),
-        })
+        return _reconcile(
+            con,
+            context,
+            "customer_tiers",
+            {
+                "net_sales_12m_total": (
+                    "select sum(monetary_12m) from scoring.customer_tiers where as_of_date = $1::date",
+                    "select sum(net_amount) from raw.sales "
+                    "where order_date <= $1::date and order_date > $1::date - 365",
+                ),
+                "gross_margin_12m_total": (
+                    "select sum(gross_margin_12m) from marts.customer_facts where as_of_date = $1::date",
+                    "select sum(net_amount - coalesce(cost_amount, 0)) from raw.sales "
+                    "where order_date <= $1::date and order_date > $1::date - 365",
+                ),
+                "customers_tiered_more_than_once": (
+                    "select count(*) - count(distinct customer_id) from scoring.customer_tiers "
+                    "where as_of_date = $1::date",
+                    "select 0 where $1::date is not null",
+                ),
+                "customers_tiered": (
+                    "select count(*) from scoring.customer_tiers where as_of_date = $1::date",
+                    "select count(*) from marts.customer_facts where as_of_date = $1::date",
+                ),
+            },
+        )
 
 
-@dg.asset_check(asset=CREDIT_FLAGS, name=RECONCILE_AR, blocking=True,
-                partitions_def=as_of_partitions)
+@dg.asset_check(
+    asset=CREDIT_FLAGS, name=RECONCILE_AR, blocking=True, partitions_def=as_of_partitions
+)
 def reconcile_ar(context: dg.AssetCheckExecutionContext, crm: CrmResource) -> dg.AssetCheckResult:
     """Published AR balance equals invoices + reversals - receipts - credit notes over the
     accepted, posted payment rows dated on or before the as-of date; buckets add up."""
     with crm.connect() as con:
-        return _reconcile(con, context, "credit_flags", {
-            "ar_balance_total": (
-                "select sum(ar_balance) from scoring.credit_flags where as_of_date = $1::date",
-                "select sum(case when doc_type in ('invoice', 'reversal') then amount "
-                "when doc_type in ('receipt', 'credit_note') then -amount else 0 end) "
-                "from raw.payments where status = 'posted' and doc_date <= $1::date",
-            ),
-            "buckets_minus_unapplied_total": (
-                "select sum(ar_current + ar_1_30 + ar_31_60 + ar_61_90 + ar_91_180 + ar_over_180 "
-                "- unapplied_credit) from scoring.credit_flags where as_of_date = $1::date",
-                "select sum(ar_balance) from scoring.credit_flags where as_of_date = $1::date",
-            ),
-        })
+        return _reconcile(
+            con,
+            context,
+            "credit_flags",
+            {
+                "ar_balance_total": (
+                    "select sum(ar_balance) from scoring.credit_flags where as_of_date = $1::date",
+                    "select sum(case when doc_type in ('invoice', 'reversal') then amount "
+                    "when doc_type in ('receipt', 'credit_note') then -amount else 0 end) "
+                    "from raw.payments where status = 'posted' and doc_date <= $1::date",
+                ),
+                "buckets_minus_unapplied_total": (
+                    "select sum(ar_current + ar_1_30 + ar_31_60 + ar_61_90 + ar_91_180 + ar_over_180 "
+                    "- unapplied_credit) from scoring.credit_flags where as_of_date = $1::date",
+                    "select sum(ar_balance) from scoring.credit_flags where as_of_date = $1::date",
+                ),
+            },
+        )

@@ -27,13 +27,20 @@ def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
-def record(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: str, table: str,
-           source: str, outcomes: list[CheckOutcome]) -> None:
+def record(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    as_of: str,
+    table: str,
+    source: str,
+    outcomes: list[CheckOutcome],
+) -> None:
     """Append the outcomes of one check run on one table partition."""
     ensure_audit_table(con)
     if not outcomes:
         return
-    rows = pl.DataFrame(  # noqa: F841 - read by DuckDB below
+    rows = pl.DataFrame(
         [
             {
                 "run_id": run_id,
@@ -53,7 +60,13 @@ def record(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: str, table: st
             }
             for o in outcomes
         ],
-        schema_overrides={"element_count": pl.Int64, "unexpected_count": pl.Int64,
-                          "column_name": pl.String, "observed_value": pl.String},
+        schema_overrides={
+            "element_count": pl.Int64,
+            "unexpected_count": pl.Int64,
+            "column_name": pl.String,
+            "observed_value": pl.String,
+        },
     )
-    con.execute(f"insert into {AUDIT_TABLE} by name select * from rows")
+    con.register("outcomes", rows.to_arrow())
+    con.execute(f"insert into {AUDIT_TABLE} by name select * from outcomes")
+    con.unregister("outcomes")

@@ -13,7 +13,6 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -22,8 +21,11 @@ if TYPE_CHECKING:
     import great_expectations as gx
 
 # Counts only: never a sample of the values that failed.
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0,
-                 "include_unexpected_rows": False}
+RESULT_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 0,
+    "include_unexpected_rows": False,
+}
 
 
 @dataclass(frozen=True)
@@ -90,15 +92,18 @@ def validate_frame(frame: pl.DataFrame, suite_path: Path) -> list[CheckOutcome]:
         kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
         details = item.result or {}
         failed_to_run = bool(item.exception_info and item.exception_info.get("raised_exception"))
-        outcomes.append(CheckOutcome(
-            suite_name=suite.name,
-            expectation_type=config.type,
-            column_name=kwargs.get("column"),
-            parameters=json.dumps(kwargs, sort_keys=True, default=str),
-            severity=str(getattr(config, "severity", "critical") or "critical").split(".")[-1]
-            .lower(),
-            passed=bool(item.success) and not failed_to_run,
-            element_count=details.get("element_count", frame.height),
-            unexpected_count=details.get("unexpected_count"),
-        ))
+        outcomes.append(
+            CheckOutcome(
+                suite_name=suite.name,
+                expectation_type=config.type,
+                column_name=kwargs.get("column"),
+                parameters=json.dumps(kwargs, sort_keys=True, default=str),
+                severity=str(getattr(config, "severity", "critical") or "critical")
+                .split(".")[-1]
+                .lower(),
+                passed=bool(item.success) and not failed_to_run,
+                element_count=details.get("element_count", frame.height),
+                unexpected_count=details.get("unexpected_count"),
+            )
+        )
     return outcomes

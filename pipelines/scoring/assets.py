@@ -1,6 +1,5 @@
 """Scoring assets: customer tiers and credit flags computed in Polars from the dbt marts."""
 
-
 import dagster as dg
 import duckdb
 import polars as pl
@@ -19,8 +18,9 @@ def _read_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: str) -> pl.Da
     return con.execute(f"select * from {table} where as_of_date = ?::date", [as_of]).pl()
 
 
-def write_partition(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
-                    as_of: str) -> None:
+def write_partition(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, as_of: str
+) -> None:
     """Replace one as-of date's rows of `table` (created from the frame if absent)."""
     schema, _ = table.split(".")
     con.execute(f"create schema if not exists {schema}")
@@ -48,13 +48,16 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
         tiers = score_customers(facts, config.abc, config.size_tier, config.version)
         write_partition(con, "scoring.customer_tiers", tiers, context.partition_key)
     counts = tiers.group_by("abc_class").len().sort("abc_class")
-    return dg.MaterializeResult(metadata={
-        "row_count": tiers.height,
-        "config_version": config.version,
-        "abc_counts": dg.MetadataValue.json(dict(counts.iter_rows())),
-        "size_tier_counts": dg.MetadataValue.json(
-            dict(tiers.group_by("size_tier").len().iter_rows())),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": tiers.height,
+            "config_version": config.version,
+            "abc_counts": dg.MetadataValue.json(dict(counts.iter_rows())),
+            "size_tier_counts": dg.MetadataValue.json(
+                dict(tiers.group_by("size_tier").len().iter_rows())
+            ),
+        }
+    )
 
 
 @dg.asset(
@@ -76,11 +79,14 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
         ar = _read_as_of(con, "marts.customer_ar", as_of)
         flags = flag_customers(tiers, facts, ar, config.credit, config.version)
         write_partition(con, "scoring.credit_flags", flags, as_of)
-    return dg.MaterializeResult(metadata={
-        "row_count": flags.height,
-        "flagged_customers": int(flags["is_flagged"].sum()),
-        "ar_balance_total": float(flags["ar_balance"].cast(pl.Float64).sum()),
-        "actions": dg.MetadataValue.json(
-            dict(flags.group_by("recommended_action").len().iter_rows())),
-        "config_version": config.version,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": flags.height,
+            "flagged_customers": int(flags["is_flagged"].sum()),
+            "ar_balance_total": float(flags["ar_balance"].cast(pl.Float64).sum()),
+            "actions": dg.MetadataValue.json(
+                dict(flags.group_by("recommended_action").len().iter_rows())
+            ),
+            "config_version": config.version,
+        }
+    )

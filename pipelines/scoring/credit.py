@@ -7,8 +7,13 @@ import polars as pl
 from pipelines.config import CreditConfig
 
 # The action ladder of SPEC F24, mildest first; a customer gets the strongest its flags call for.
-ACTIONS = ["none", "require_guarantee_or_deposit", "reduce_supply", "cash_on_delivery",
-           "hold_shipments"]
+ACTIONS = [
+    "none",
+    "require_guarantee_or_deposit",
+    "reduce_supply",
+    "cash_on_delivery",
+    "hold_shipments",
+]
 # reason code -> action it calls for
 REASON_ACTIONS = {
     "OVER_LIMIT": "require_guarantee_or_deposit",
@@ -31,11 +36,14 @@ def credit_limit(cfg: CreditConfig) -> pl.Expr:
     """Credit limit in CNY (null = unlimited): new customers small, A unlimited,
     B = payment terms x average daily 12m sales x multiplier (at least the C limit), C small."""
     daily_sales = pl.col("net_sales_12m").cast(pl.Float64).clip(lower_bound=0) / 365
-    b_limit = (pl.col("payment_terms_days").fill_null(0) * daily_sales * cfg.b_limit_multiplier)
+    b_limit = pl.col("payment_terms_days").fill_null(0) * daily_sales * cfg.b_limit_multiplier
     return (
-        pl.when(pl.col("is_new_customer")).then(pl.lit(cfg.new_customer_limit_cny))
-        .when(pl.col("abc_class") == "A").then(pl.lit(None, pl.Float64))
-        .when(pl.col("abc_class") == "B").then(pl.max_horizontal(b_limit, cfg.c_limit_cny))
+        pl.when(pl.col("is_new_customer"))
+        .then(pl.lit(cfg.new_customer_limit_cny))
+        .when(pl.col("abc_class") == "A")
+        .then(pl.lit(None, pl.Float64))
+        .when(pl.col("abc_class") == "B")
+        .then(pl.max_horizontal(b_limit, cfg.c_limit_cny))
         .otherwise(pl.lit(cfg.c_limit_cny))
         .round(2)
     )
@@ -66,12 +74,24 @@ def recommended_action() -> pl.Expr:
     return level.fill_null(0).replace_strict(dict(enumerate(ACTIONS)), return_dtype=pl.String)
 
 
-def flag_customers(tiers: pl.DataFrame, facts: pl.DataFrame, ar: pl.DataFrame,
-                   cfg: CreditConfig, config_version: str) -> pl.DataFrame:
+def flag_customers(
+    tiers: pl.DataFrame,
+    facts: pl.DataFrame,
+    ar: pl.DataFrame,
+    cfg: CreditConfig,
+    config_version: str,
+) -> pl.DataFrame:
     """credit_flags rows for one as-of date: AR position, limit, utilisation, flags, action."""
     frame = (
-        facts.select("customer_id", "as_of_date", "onboarding_date", "first_order_date",
-                     "order_count_lifetime", "payment_terms_days", "net_sales_12m")
+        facts.select(
+            "customer_id",
+            "as_of_date",
+            "onboarding_date",
+            "first_order_date",
+            "order_count_lifetime",
+            "payment_terms_days",
+            "net_sales_12m",
+        )
         .join(tiers.select("customer_id", "abc_class"), on="customer_id", how="left")
         .join(ar.drop("as_of_date"), on="customer_id", how="left")
         .with_columns(is_new_customer=is_new_customer(cfg))
@@ -80,8 +100,9 @@ def flag_customers(tiers: pl.DataFrame, facts: pl.DataFrame, ar: pl.DataFrame,
     balance = pl.col("ar_balance").cast(pl.Float64)
     return (
         frame.with_columns(
-            utilisation=pl.when(pl.col("credit_limit") > 0)
-            .then((balance / pl.col("credit_limit")).round(4))
+            utilisation=pl.when(pl.col("credit_limit") > 0).then(
+                (balance / pl.col("credit_limit")).round(4)
+            )
         )
         .with_columns(reason_codes=reason_codes(cfg))
         .with_columns(
@@ -90,10 +111,27 @@ def flag_customers(tiers: pl.DataFrame, facts: pl.DataFrame, ar: pl.DataFrame,
             config_version=pl.lit(config_version),
         )
         .select(
-            "customer_id", "as_of_date", "ar_balance", "unapplied_credit", "overdue_amount",
-            "ar_current", "ar_1_30", "ar_31_60", "ar_61_90", "ar_91_180", "ar_over_180", "dso",
-            "bounced_payments_90d", "max_days_past_due", "abc_class", "is_new_customer",
-            "credit_limit", "utilisation", "reason_codes", "is_flagged", "recommended_action",
+            "customer_id",
+            "as_of_date",
+            "ar_balance",
+            "unapplied_credit",
+            "overdue_amount",
+            "ar_current",
+            "ar_1_30",
+            "ar_31_60",
+            "ar_61_90",
+            "ar_91_180",
+            "ar_over_180",
+            "dso",
+            "bounced_payments_90d",
+            "max_days_past_due",
+            "abc_class",
+            "is_new_customer",
+            "credit_limit",
+            "utilisation",
+            "reason_codes",
+            "is_flagged",
+            "recommended_action",
             "config_version",
         )
         .sort("customer_id")

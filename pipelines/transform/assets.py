@@ -1,6 +1,5 @@
 """dbt models (staging -> intermediate -> marts) as Dagster assets, built per as-of date."""
 
-
 import json
 from collections.abc import Mapping
 from typing import Any

@@ -206,7 +206,9 @@ final as (
     select
         {{ as_of_date() }} as as_of_date,
         items.*,
-        greatest({{ as_of_date() }} - due_date, 0) as days_past_due,
+        case
+            when due_date is not null then greatest({{ as_of_date() }} - due_date, 0)
+        end as days_past_due,
         case
             when item_type = 'unapplied_credit' or open_amount = 0 then null
             when {{ as_of_date() }} <= due_date then 'current'

@@ -1,0 +1,54 @@
+# Everyday verbs. Only python3 (3.11) is needed: uv is bootstrapped into .tools/ and the
+# locked dependencies are installed into .venv/.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+
+.PHONY: setup run test lint format ui clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')"
+	touch $@
+
+## run: build the warehouse for the latest landed business date (demo data if nothing landed)
+run: setup
+	@if ! ls landing/sales/sales_*.csv >/dev/null 2>&1; then \
+		echo "nothing has landed in landing/: generating demo extracts"; \
+		$(BIN)/crm-pipeline generate --out landing; \
+	fi
+	$(BIN)/crm-pipeline run
+	@echo
+	@echo "Warehouse for BI tools: $(CURDIR)/warehouse/crm.duckdb (schema reporting, open read-only)"
+	@echo "Extracts read from:     $(CURDIR)/landing"
+	@echo "Dagster runs and logs:  make ui, then http://127.0.0.1:3000"
+
+## test: the whole test suite (unit and integration)
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
+
+format: setup
+	$(BIN)/ruff format pipelines tests
+	$(BIN)/ruff check --fix pipelines tests
+
+## ui: the Dagster UI on the instance the CLI records its runs in
+ui: setup
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs

@@ -1,0 +1,27 @@
+"""Shared fixtures: the configuration, and an isolated environment per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.config import CrmConfig, load_config
+from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
+
+
+@pytest.fixture(scope="session")
+def config() -> CrmConfig:
+    return load_config(PROJECT_ROOT / "config" / "crm.yaml")
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Landing folder, warehouse and Dagster instance under tmp_path, restored afterwards."""
+    monkeypatch.setenv("CRM_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("CRM_WAREHOUSE_PATH", str(tmp_path / "warehouse" / "crm.duckdb"))
+    monkeypatch.setenv("CRM_CONFIG_PATH", str(PROJECT_ROOT / "config" / "crm.yaml"))
+    monkeypatch.setenv("CRM_EXPECTATIONS_DIR", str(PROJECT_ROOT / "expectations"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("CRM_WORK_DB", "")
+    return apply_environment()

@@ -1,0 +1,225 @@
+"""The real pipeline (Dagster -> dbt -> Polars -> GX -> publish) on a generated landing folder,
+checked against figures computed independently from the CSV files with DuckDB SQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.demo.generator import DemoSpec, generate
+from pipelines.runner import RunOutcome, run_pipeline
+from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
+
+pytestmark = pytest.mark.slow
+
+AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("pipeline")
+    generate(root / "landing", DemoSpec(customers=80, days=420, end_date=AS_OF, seed=11))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_LANDING_DIR", str(root / "landing"))
+        mp.setenv("CRM_WAREHOUSE_PATH", str(root / "warehouse" / "crm.duckdb"))
+        mp.setenv("CRM_CONFIG_PATH", str(PROJECT_ROOT / "config" / "crm.yaml"))
+        mp.setenv("CRM_EXPECTATIONS_DIR", str(PROJECT_ROOT / "expectations"))
+        mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        mp.setenv("CRM_WORK_DB", "")
+        settings = apply_environment()
+        outcome = run_pipeline(settings, AS_OF, log_level="WARNING")
+        yield root, settings, outcome
+
+
+@pytest.fixture(scope="module")
+def warehouse(env) -> duckdb.DuckDBPyConnection:
+    _, settings, outcome = env
+    assert outcome.success, outcome.errors
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    yield con
+    con.close()
+
+
+def _csv(landing: Path, extract: str) -> str:
+    return f"read_csv('{landing}/{extract}/*.csv', all_varchar = true, header = true)"
+
+
+def test_run_publishes_every_table(env, warehouse):
+    _, _, outcome = env
+    tables = {
+        r[0]
+        for r in warehouse.execute(
+            "select table_name from information_schema.tables where table_schema = 'reporting'"
+        ).fetchall()
+    }
+    assert {
+        "customer_facts",
+        "customer_tiers",
+        "credit_flags",
+        "data_quality_results",
+        "rejected_rows",
+    } <= tables
+    assert outcome.published_rows["customer_tiers"] == outcome.published_rows["credit_flags"]
+
+
+def test_one_row_per_customer_of_the_master(env, warehouse):
+    root, _, _ = env
+    landing = root / "landing"
+    master = duckdb.sql(
+        f"select distinct customer_id from {_csv(landing, 'customers')} "
+        f"where filename like '%customers_20260629.csv' or filename like '%customers_20260630.csv'"
+    ).fetchall()
+    expected = {r[0] for r in master}
+    for table in ("customer_tiers", "credit_flags", "customer_facts"):
+        rows = warehouse.execute(
+            f"select customer_id, count(*) from reporting.{table} where as_of_date = ? group by 1",
+            [AS_OF],
+        ).fetchall()
+        assert {c for c, _ in rows} == expected, table
+        assert {n for _, n in rows} == {1}, table
+    assert all(len(c) == 6 for c in expected)  # ids keep their leading zeros
+
+
+def test_net_sales_12m_per_customer_equals_the_csvs_to_the_cent(env, warehouse):
+    root, _, _ = env
+    independent = dict(
+        duckdb.sql(f"""
+        select customer_id, sum(net_amount::decimal(18, 2))::varchar
+        from {_csv(root / "landing", "sales")}
+        where order_date::date > date '{AS_OF}' - 365 and order_date::date <= date '{AS_OF}'
+        group by 1
+    """).fetchall()
+    )
+    published = dict(
+        warehouse.execute(
+            "select customer_id, monetary_12m::decimal(18, 2)::varchar from reporting.customer_tiers "
+            "where as_of_date = ? and monetary_12m <> 0",
+            [AS_OF],
+        ).fetchall()
+    )
+    assert published == {c: v for c, v in independent.items() if float(v) != 0}
+    assert len(published) > 50
+
+
+def test_ar_balance_per_customer_equals_the_csvs_to_the_cent(env, warehouse):
+    root, _, _ = env
+    independent = dict(
+        duckdb.sql(f"""
+        select customer_id, sum(case when doc_type in ('invoice', 'reversal') then 1
+                                     when doc_type in ('receipt', 'credit_note') then -1
+                                     else 0 end * amount::decimal(18, 2))::varchar
+        from {_csv(root / "landing", "payments")}
+        where doc_date::date <= date '{AS_OF}' and status = 'posted'
+        group by 1
+    """).fetchall()
+    )
+    published = dict(
+        warehouse.execute(
+            "select customer_id, ar_balance::decimal(18, 2)::varchar from reporting.credit_flags "
+            "where as_of_date = ? and customer_id in (select customer_id from reporting.credit_flags)",
+            [AS_OF],
+        ).fetchall()
+    )
+    assert {c: v for c, v in published.items() if c in independent} == independent
+    # the demo has every kind of AR document, so the ledger is exercised for real
+    kinds = {
+        r[0]
+        for r in duckdb.sql(
+            f"select distinct doc_type from {_csv(root / 'landing', 'payments')}"
+        ).fetchall()
+    }
+    assert kinds == {"invoice", "receipt", "credit_note", "reversal", "extension"}
+    buckets = warehouse.execute(
+        "select count(*) from reporting.credit_flags where abs(ar_current + ar_1_30 + ar_31_60 "
+        "+ ar_61_90 + ar_91_180 + ar_over_180 - unapplied_credit - ar_balance) > 0.005"
+    ).fetchone()[0]
+    assert buckets == 0
+
+
+def test_quality_results_are_published_with_the_run(env, warehouse):
+    _, _, outcome = env
+    results = warehouse.execute(
+        "select check_source, table_name, bool_and(passed), count(*) "
+        "from reporting.data_quality_results where run_id = ? group by 1, 2 order by 1, 2",
+        [outcome.run_id],
+    ).fetchall()
+    assert [(s, t, ok) for s, t, ok, _ in results] == [
+        ("great_expectations", "credit_flags", True),
+        ("great_expectations", "customer_facts", True),
+        ("great_expectations", "customer_tiers", True),
+        ("reconciliation", "credit_flags", True),
+        ("reconciliation", "customer_tiers", True),
+    ]
+
+
+def test_a_failing_validation_blocks_publication_and_keeps_the_warehouse(
+    env, warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root, settings, first = env
+    before = hashlib.sha256(settings.warehouse_path.read_bytes()).hexdigest()
+    suites = tmp_path / "expectations"
+    shutil.copytree(PROJECT_ROOT / "expectations", suites)
+    suite = json.loads((suites / "credit_flags.json").read_text())
+    suite["expectations"].append(
+        {  # no real ledger can meet this
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "ar_balance", "max_value": -1e12},
+            "severity": "critical",
+        }
+    )
+    (suites / "credit_flags.json").write_text(json.dumps(suite))
+    monkeypatch.setenv("CRM_EXPECTATIONS_DIR", str(suites))
+
+    outcome: RunOutcome = run_pipeline(apply_environment(), AS_OF, log_level="WARNING")
+
+    assert not outcome.success
+    assert any("gx_credit_flags" in e and "ar_balance" in e for e in outcome.errors), outcome.errors
+    assert hashlib.sha256(settings.warehouse_path.read_bytes()).hexdigest() == before
+    # the failure is on the audit trail of the working database, ready for the next publication
+    with duckdb.connect(str(settings.work_db), read_only=True) as work:
+        failed = work.execute(
+            "select table_name, column_name from audit.data_quality_results "
+            "where run_id = ? and not passed",
+            [outcome.run_id],
+        ).fetchall()
+    assert failed == [("credit_flags", "ar_balance")]
+
+
+def test_definitions_load_with_the_whole_graph():
+    from pipelines.definitions import DAILY_JOB, defs
+
+    job = defs.resolve_job_def(DAILY_JOB)
+    assert job.partitions_def is not None
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {
+        "raw/sales",
+        "raw/payments",
+        "marts/customer_facts",
+        "marts/customer_ar",
+        "scoring/customer_tiers",
+        "scoring/credit_flags",
+        "reporting/warehouse",
+    } <= keys
+    # every asset is materializable (dbt sources are the ingestion assets, none is external)
+    assert all(graph.get(k).is_materializable for k in graph.get_all_asset_keys())
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert {
+        "ingestion",
+        "staging",
+        "intermediate",
+        "customer_value",
+        "credit",
+        "publishing",
+    } <= groups
+
+
+def test_settings_resolve_relative_paths_against_the_project(isolated_env: Settings):
+    assert isolated_env.work_db.name == "crm_work.duckdb"
+    assert isolated_env.work_db.parent == isolated_env.warehouse_path.parent / ".work"

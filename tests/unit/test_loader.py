@@ -1,0 +1,204 @@
+"""Ingestion: contract checks per row and per file, encodings, exactly-once loading."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.ingestion.loader import FileRejected, ingest
+
+SALES_HEADER = (
+    "order_id,line_no,order_date,customer_id,product_id,quantity,unit_price,"
+    "discount_amount,net_amount,cost_amount,sales_rep_id,promotion_id"
+)
+CUSTOMERS = (
+    "customer_id,customer_name,customer_type,status,region,province,city,sales_rep_id,"
+    "onboarding_date,payment_terms_days,deposit_amount,contact_name,phone,address,"
+    "legal_representative\n"
+    "000001,上海鑫盛食品商贸有限公司,distributor,active,east,上海,上海,R001,2020-01-01,30,"
+    "1000.00,王伟,13800000000,上海市福源路1号,李强\n"
+)
+PRODUCTS = (
+    "product_id,product_name,category,price_tier,unit,list_price,unit_cost,launch_date\n"
+    "P00001,乳制品优选001,dairy,mid,箱,65.00,40.00,2020-01-01\n"
+)
+PAYMENTS = (
+    "doc_id,doc_type,customer_id,doc_date,due_date,amount,method,reference_doc_id,"
+    "status\nINV1,invoice,000001,2026-03-02,2026-04-01,100.00,,,posted\n"
+)
+INVENTORY = "snapshot_date,customer_id,product_id,quantity_on_hand\n2026-02-28,DC,P00001,10\n"
+
+
+def _write(root: Path, extract: str, day: str, text: str, encoding: str = "utf-8") -> Path:
+    path = root / extract / f"{extract}_{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    root = tmp_path / "landing"
+    _write(root, "customers", "20260302", CUSTOMERS)
+    _write(root, "products", "20260302", PRODUCTS)
+    _write(root, "payments", "20260302", PAYMENTS)
+    _write(root, "inventory", "20260228", INVENTORY)
+    return root
+
+
+def _rejected(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        "select file_name, line_number, column_name, reason from raw.rejected_rows "
+        "order by line_number, column_name"
+    ).fetchall()
+
+
+def test_bad_rows_are_quarantined_with_line_column_and_reason(landing: Path):
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        "\n".join(
+            [
+                SALES_HEADER,
+                "SO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,PROMO1",  # good
+                "SO1,2,2026-03-02,000001,P00001,2,65.00,0.00,120.00,80.00,R001,",  # 130 != 120
+                "SO1,1,2026-03-02,000001,P00001,1,65.00,0.00,65.00,40.00,R001,",  # duplicate key
+                "SO2,1,2026/03/02,000001,P00001,1,65.00,0.00,65.00,40.00,R001,",  # bad date
+                "SO3,1,2026-03-02,,P00001,1,65.00,0.00,65.00,40.00,R001,",  # missing customer
+                "SO4,1,2026-03-02,000001,P00001,1,6x.00,0.00,65.00,40.00,R001,",  # bad number
+                "SO5,1,2026-03-01,000001,P00001,1,65.00,0.00,65.00,40.00,R001,",  # other date
+                "SO6,1,2026-03-02,000001,P00001",  # cut-off last line
+            ]
+        )
+        + "\n",
+    )
+    con = duckdb.connect()
+    report = ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert report.totals("sales") == (1, 7)
+    sales = [f for f in report.files if f["extract"] == "sales"][0]
+    assert sales["rows_in_file"] == sales["accepted_rows"] + sales["rejected_rows"] == 8
+    rejected = _rejected(con)
+    f = "sales/sales_20260302.csv"
+    assert (
+        f,
+        3,
+        "net_amount",
+        "net_amount differs from quantity x unit_price - discount_amount by more than 0.01",
+    ) in rejected
+    assert (
+        f,
+        4,
+        "order_id,line_no",
+        "duplicate key (an earlier line of the file has the same key)",
+    ) in rejected
+    assert (f, 5, "order_date", "not a date as YYYY-MM-DD") in rejected
+    assert (f, 6, "customer_id", "missing value") in rejected
+    assert (f, 7, "unit_price", "not an amount with at most 2 decimals") in rejected
+    assert (f, 8, "order_date", "date differs from the business date in the file name") in rejected
+    assert {line for _, line, _, _ in rejected} == {3, 4, 5, 6, 7, 8, 9}
+    assert con.execute(
+        "select order_id, line_no, net_amount::varchar, customer_id from raw.sales"
+    ).fetchall() == [("SO1", 1, "120.00", "000001")]
+
+
+def test_gb18030_with_chinese_text_loads_like_utf8(tmp_path: Path, landing: Path):
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        SALES_HEADER + "\nSO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n",
+    )
+    twin = tmp_path / "twin"
+    for extract, day, text in [
+        ("customers", "20260302", CUSTOMERS),
+        ("products", "20260302", PRODUCTS),
+        ("payments", "20260302", PAYMENTS),
+        ("inventory", "20260228", INVENTORY),
+    ]:
+        _write(twin, extract, day, text, encoding="gb18030")
+    _write(
+        twin,
+        "sales",
+        "20260302",
+        SALES_HEADER + "\nSO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n",
+        "gb18030",
+    )
+    utf, gb = duckdb.connect(), duckdb.connect()
+    ingest(utf, landing, date(2026, 3, 2), "r")
+    ingest(gb, twin, date(2026, 3, 2), "r")
+    query = "select * exclude (_run_id, _file_sha256) from raw.customers"
+    assert gb.execute(query).fetchall() == utf.execute(query).fetchall()
+    assert gb.execute("select address from raw.customers").fetchone()[0] == "上海市福源路1号"
+
+
+def test_same_content_twice_changes_nothing_and_a_correction_replaces_the_date(landing: Path):
+    first = SALES_HEADER + "\nSO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
+    _write(landing, "sales", "20260302", first)
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    again = ingest(con, landing, date(2026, 3, 2), "run-2")
+    assert again.files == [] and again.skipped_unchanged == 5
+    corrected = first.replace("2,65.00,10.00,120.00", "3,65.00,10.00,185.00")
+    _write(landing, "sales", "20260302", corrected)
+    report = ingest(con, landing, date(2026, 3, 2), "run-3")
+    assert [f["file_name"] for f in report.files] == ["sales/sales_20260302.csv"]
+    assert con.execute("select quantity::int, net_amount::varchar from raw.sales").fetchall() == [
+        (3, "185.00")
+    ]
+    versions = con.execute(
+        "select run_id, is_current from raw.delivery_manifest "
+        "where file_name = 'sales/sales_20260302.csv' order by loaded_at"
+    ).fetchall()
+    assert versions == [("run-1", False), ("run-3", True)]
+
+
+def test_missing_required_column_rejects_the_file_and_loads_nothing(landing: Path):
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        SALES_HEADER.replace("net_amount,", "") + "\n"
+        "SO1,1,2026-03-02,000001,P00001,2,65.00,10.00,80.00,R001,\n",
+    )
+    con = duckdb.connect()
+    with pytest.raises(
+        FileRejected,
+        match=r"sales/sales_20260302\.csv: required column\(s\) "
+        r"net_amount missing",
+    ):
+        ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert con.execute("select count(*) from raw.customers").fetchone()[0] == 0
+    assert con.execute("select count(*) from raw.delivery_manifest").fetchone()[0] == 0
+
+
+def test_files_after_the_as_of_date_wait(landing: Path):
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        SALES_HEADER + "\nSO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n",
+    )
+    _write(
+        landing,
+        "sales",
+        "20260303",
+        SALES_HEADER + "\nSO2,1,2026-03-03,000001,P00001,1,65.00,0.00,65.00,40.00,R001,\n",
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert con.execute("select list(order_id) from raw.sales").fetchone()[0] == ["SO1"]
+    ingest(con, landing, date(2026, 3, 3), "run-2")
+    assert sorted(con.execute("select list(order_id) from raw.sales").fetchone()[0]) == [
+        "SO1",
+        "SO2",
+    ]
+
+
+def test_a_required_extract_that_never_landed_is_named(landing: Path):
+    con = duckdb.connect()
+    with pytest.raises(FileRejected, match="no sales extract has landed on or before 2026-03-02"):
+        ingest(con, landing, date(2026, 3, 2), "run-1")
