@@ -236,7 +236,9 @@ def _generate_customers(rng: np.random.Generator, spec: DemoSpec) -> pl.DataFram
     onboarding = [spec.start_date + timedelta(days=int(o)) for o in onboard_offset]
     is_prospect = rng.random(n) < 0.04
     # 12% churn: their last order day falls inside the window.
-    churn_day = np.where(rng.random(n) < 0.12, rng.integers(60, spec.days, n), spec.days + 1)
+    churn_day = np.where(
+        rng.random(n) < 0.12, rng.integers(min(60, spec.days // 2), spec.days, n), spec.days + 1
+    )
     terms = np.array([rng.choice(TYPE_TERMS[t]) for t in ctype])
     deposit = np.where(
         np.isin(ctype, ["distributor", "agent"]),
@@ -428,7 +430,7 @@ def _generate_payments(
         .sort("_day", "order_id")
     )
     cinfo = customers.select("customer_id", "payment_terms_days", "_payer", "_churn_day")
-    orders = orders.join(cinfo, on="customer_id")
+    orders = orders.join(cinfo, on="customer_id").sort("_day", "order_id")
     end = spec.days - 1
     docs: list[tuple] = []  # doc_id, doc_type, customer_id, day, due_day, amount, method, ref
     seq = {"INV": 0, "RC": 0, "CN": 0, "RV": 0, "EX": 0}
@@ -612,6 +614,7 @@ def _generate_inventory(
         .group_by("month_end", "customer_id", "product_id")
         .agg(pl.col("quantity").sum().alias("sold"))
         .filter(pl.col("sold") > 0, pl.col("month_end") <= spec.end_date)
+        .sort("month_end", "customer_id", "product_id")
     )
     cover = rng.uniform(0.2, 1.4, monthly.height)
     channel = monthly.with_columns(
@@ -734,7 +737,7 @@ def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFra
                     "target_net_sales"
                 )
             )
-            .sort("target_net_sales", descending=True)
+            .sort(["target_net_sales", "customer_id"], descending=[True, False])
             .head(max(5, spec.customers // 20))
             .join(months, how="cross")
             .with_columns(region=pl.lit(None, pl.String))
@@ -809,7 +812,7 @@ def generate(out: Path, spec: DemoSpec) -> dict[str, int]:
         or d == spec.days - 1
     ]
     last_order = sales.group_by("customer_id").agg(pl.col("_day").max().alias("_last_day"))
-    cust = customers.join(last_order, on="customer_id", how="left")
+    cust = customers.join(last_order, on="customer_id", how="left").sort("customer_id")
     customer_cols = [c for c in customers.columns if not c.startswith("_")]
     for d in snapshot_days:
         snap_date = spec.start_date + timedelta(days=d)
@@ -820,7 +823,7 @@ def generate(out: Path, spec: DemoSpec) -> dict[str, int]:
             .then(pl.lit("closed"))
             .otherwise(pl.lit("active"))
         )
-        cols = customer_cols[:4] + ["status"] + customer_cols[4:]
+        cols = customer_cols[:3] + ["status"] + customer_cols[3:]
         _write(
             snap.select(cols),
             out / "customers" / f"customers_{snap_date:%Y%m%d}.csv",

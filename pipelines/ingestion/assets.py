@@ -56,15 +56,12 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     as_of = date.fromisoformat(context.partition_key)
     with crm.connect() as con:
         report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id)
-        totals = dict(
-            con.execute(
-                "select 'customers', count(*) from raw.customers union all "
-                "select 'sales', count(*) from raw.sales"
-            ).fetchall()
-        )
+        totals = {
+            name: con.execute(f"select count(*) from raw.{name}").fetchone()[0] for name in RAW_KEYS
+        }
     context.log.info(
         f"loaded {len(report.files)} new or changed files, {report.skipped_unchanged} unchanged; "
-        f"raw totals: {totals}"
+        f"rows now held: {totals}"
     )
     for name in report.missing_optional:
         context.log.info(f"optional extract {name} has not landed: analyses using it are skipped")
@@ -73,6 +70,7 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={
+                "dagster/row_count": totals[name],
                 "files_loaded": sum(f["extract"] == name for f in report.files),
                 "rows_accepted": accepted,
                 "rows_rejected": rejected,

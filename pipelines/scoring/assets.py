@@ -50,7 +50,7 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
     counts = tiers.group_by("abc_class").len().sort("abc_class")
     return dg.MaterializeResult(
         metadata={
-            "row_count": tiers.height,
+            "dagster/row_count": tiers.height,
             "config_version": config.version,
             "abc_counts": dg.MetadataValue.json(dict(counts.iter_rows())),
             "size_tier_counts": dg.MetadataValue.json(
@@ -81,7 +81,7 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
         write_partition(con, "scoring.credit_flags", flags, as_of)
     return dg.MaterializeResult(
         metadata={
-            "row_count": flags.height,
+            "dagster/row_count": flags.height,
             "flagged_customers": int(flags["is_flagged"].sum()),
             "ar_balance_total": float(flags["ar_balance"].cast(pl.Float64).sum()),
             "actions": dg.MetadataValue.json(

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.partitions import as_of_partitions, one_date_per_run
+from pipelines.resources import CrmResource
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -55,13 +56,43 @@ class CrmDbtTranslator(DagsterDbtTranslator):
         return "staging" if folder == "staging" else "intermediate"
 
 
+def _tables_by_unique_id() -> dict[str, tuple[str, str]]:
+    """(schema, table) of every model dbt materializes as a table (views are not counted)."""
+    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
+    return {
+        uid: (node["schema"], node["alias"])
+        for uid, node in nodes.items()
+        if node["resource_type"] == "model" and node["config"]["materialized"] != "view"
+    }
+
+
+def _with_row_counts(events: list, crm: CrmResource, as_of: str):
+    """Attach `dagster/row_count` (rows of this as-of date where the table keeps history)."""
+    tables = _tables_by_unique_id()
+    with crm.connect(read_only=True) as con:
+        for event in events:
+            uid = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
+            table = tables.get(getattr(uid, "value", uid))
+            if table is None:
+                yield event
+                continue
+            schema, name = table
+            columns = {r[0] for r in con.execute(f"describe {schema}.{name}").fetchall()}
+            where = " where as_of_date = ?::date" if "as_of_date" in columns else ""
+            params = [as_of] if where else []
+            count = con.execute(f"select count(*) from {schema}.{name}{where}", params).fetchone()
+            yield event.with_metadata({**event.metadata, "dagster/row_count": int(count[0])})
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=CrmDbtTranslator(),
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
 )
-def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Build and test every dbt model for the partition's as-of date."""
+def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, crm: CrmResource):
+    """Build and test every dbt model for the partition's as-of date; tables report the
+    rows of that date as `dagster/row_count`."""
     as_of_vars = json.dumps({"as_of_date": context.partition_key})
-    yield from dbt.cli(["build", "--vars", as_of_vars], context=context).stream()
+    events = list(dbt.cli(["build", "--vars", as_of_vars], context=context).stream())
+    yield from _with_row_counts(events, crm, context.partition_key)

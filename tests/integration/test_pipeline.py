@@ -11,9 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 
+from pipelines.cli import main
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.runner import RunOutcome, run_pipeline
+from pipelines.runner import run_pipeline
 from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
 
 pytestmark = pytest.mark.slow
@@ -176,19 +178,42 @@ def test_a_failing_validation_blocks_publication_and_keeps_the_warehouse(
     (suites / "credit_flags.json").write_text(json.dumps(suite))
     monkeypatch.setenv("CRM_EXPECTATIONS_DIR", str(suites))
 
-    outcome: RunOutcome = run_pipeline(apply_environment(), AS_OF, log_level="WARNING")
+    result = CliRunner().invoke(main, ["run", "--as-of", AS_OF.isoformat()])
 
-    assert not outcome.success
-    assert any("gx_credit_flags" in e and "ar_balance" in e for e in outcome.errors), outcome.errors
+    assert result.exit_code == 1
+    assert "FAILED; nothing was published" in result.output
+    assert "check gx_credit_flags on scoring/credit_flags failed" in result.output
+    assert "expect_column_values_to_be_between(ar_balance)" in result.output
     assert hashlib.sha256(settings.warehouse_path.read_bytes()).hexdigest() == before
     # the failure is on the audit trail of the working database, ready for the next publication
     with duckdb.connect(str(settings.work_db), read_only=True) as work:
         failed = work.execute(
             "select table_name, column_name from audit.data_quality_results "
-            "where run_id = ? and not passed",
-            [outcome.run_id],
+            "where run_id <> ? and not passed",
+            [first.run_id],
         ).fetchall()
     assert failed == [("credit_flags", "ar_balance")]
+
+
+def test_a_rejected_file_fails_the_run_naming_file_and_column(env, monkeypatch):
+    root, settings, _ = env
+    before = hashlib.sha256(settings.warehouse_path.read_bytes()).hexdigest()
+    bad = root / "landing" / "payments" / "payments_20260701.csv"
+    bad.write_text(
+        "doc_id,doc_type,customer_id,doc_date,amount,method,reference_doc_id,status\n"
+        "X1,invoice,000001,2026-07-01,10.00,,,posted\n",
+        encoding="utf-8",
+    )
+    try:
+        result = CliRunner().invoke(main, ["run", "--as-of", "2026-07-01"])
+    finally:
+        bad.unlink()
+    assert result.exit_code == 1
+    assert (
+        "payments/payments_20260701.csv: required column(s) due_date missing from the header"
+        in result.output
+    )
+    assert hashlib.sha256(settings.warehouse_path.read_bytes()).hexdigest() == before
 
 
 def test_definitions_load_with_the_whole_graph():
