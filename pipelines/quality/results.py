@@ -32,11 +32,11 @@ def record(
     *,
     run_id: str,
     as_of: str,
-    table: str,
     source: str,
     outcomes: list[CheckOutcome],
+    table: str | None = None,
 ) -> None:
-    """Append the outcomes of one check run on one table partition."""
+    """Append the outcomes of one check run; `table` defaults to each outcome's suite."""
     ensure_audit_table(con)
     if not outcomes:
         return
@@ -46,7 +46,7 @@ def record(
                 "run_id": run_id,
                 "checked_at": datetime.now(),
                 "as_of_date": datetime.fromisoformat(as_of).date(),
-                "table_name": table,
+                "table_name": table or o.suite_name,
                 "partition_key": as_of,
                 "check_source": source,
                 "check_name": o.expectation_type,

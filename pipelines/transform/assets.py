@@ -8,6 +8,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.partitions import as_of_partitions, one_date_per_run
+from pipelines.quality.results import record
+from pipelines.quality.validation import CheckOutcome
 from pipelines.resources import CrmResource
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
 
@@ -66,6 +68,35 @@ def _tables_by_unique_id() -> dict[str, tuple[str, str]]:
     }
 
 
+def _test_outcomes(run_results: dict) -> list[CheckOutcome]:
+    """dbt test results as audit rows: one per test, on the model it tests."""
+    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
+    outcomes = []
+    for result in run_results.get("results", []):
+        node = nodes.get(result["unique_id"])
+        if node is None or node["resource_type"] != "test":
+            continue
+        # generic tests name their model; singular tests say it in meta.dagster.ref
+        ref = (node["config"].get("meta") or {}).get("dagster", {}).get("ref", {}).get("name")
+        attached = nodes.get(node.get("attached_node") or "", {}).get("name") or ref
+        metadata = node.get("test_metadata") or {}
+        outcomes.append(
+            CheckOutcome(
+                suite_name=attached or "dbt",
+                expectation_type=metadata.get("name") or node["name"],
+                column_name=node.get("column_name"),
+                parameters=json.dumps({"test": node["name"]}),
+                severity="warning"
+                if node["config"].get("severity", "").lower() == "warn"
+                else "critical",
+                passed=result["status"] == "pass",
+                element_count=None,
+                unexpected_count=result.get("failures"),
+            )
+        )
+    return outcomes
+
+
 def _with_row_counts(events: list, crm: CrmResource, as_of: str):
     """Attach `dagster/row_count` (rows of this as-of date where the table keeps history)."""
     tables = _tables_by_unique_id()
@@ -93,6 +124,21 @@ def _with_row_counts(events: list, crm: CrmResource, as_of: str):
 def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, crm: CrmResource):
     """Build and test every dbt model for the partition's as-of date; tables report the
     rows of that date as `dagster/row_count`."""
-    as_of_vars = json.dumps({"as_of_date": context.partition_key})
-    events = list(dbt.cli(["build", "--vars", as_of_vars], context=context).stream())
-    yield from _with_row_counts(events, crm, context.partition_key)
+    as_of = context.partition_key
+    invocation = dbt.cli(
+        ["build", "--vars", json.dumps({"as_of_date": as_of})],
+        context=context,
+        raise_on_error=False,
+    )
+    events = list(invocation.stream())
+    with crm.connect() as con:
+        record(
+            con,
+            run_id=context.run.run_id,
+            as_of=as_of,
+            source="dbt_test",
+            outcomes=_test_outcomes(invocation.get_artifact("run_results.json")),
+        )
+    yield from _with_row_counts(events, crm, as_of)
+    if not invocation.is_successful():
+        raise invocation.get_error() or dg.Failure("dbt build failed; see the dbt log above")

@@ -148,7 +148,8 @@ def test_quality_results_are_published_with_the_run(env, warehouse):
     _, _, outcome = env
     results = warehouse.execute(
         "select check_source, table_name, bool_and(passed), count(*) "
-        "from reporting.data_quality_results where run_id = ? group by 1, 2 order by 1, 2",
+        "from reporting.data_quality_results where run_id = ? and check_source <> 'dbt_test' "
+        "group by 1, 2 order by 1, 2",
         [outcome.run_id],
     ).fetchall()
     assert [(s, t, ok) for s, t, ok, _ in results] == [
@@ -158,6 +159,14 @@ def test_quality_results_are_published_with_the_run(env, warehouse):
         ("reconciliation", "credit_flags", True),
         ("reconciliation", "customer_tiers", True),
     ]
+    dbt_tests = dict(
+        warehouse.execute(
+            "select check_name, passed from reporting.data_quality_results "
+            "where run_id = ? and check_source = 'dbt_test' and table_name = 'customer_ar'",
+            [outcome.run_id],
+        ).fetchall()
+    )
+    assert dbt_tests == {"assert_ar_balance_identity": True, "not_null": True, "unique": True}
 
 
 def test_a_failing_validation_blocks_publication_and_keeps_the_warehouse(
