@@ -61,6 +61,11 @@ class CreditConfig(_Strict):
     new_customer_min_orders: int = Field(ge=0)
 
 
+class IngestionConfig(_Strict):
+    max_rejected_share: float = Field(gt=0, le=1)
+    min_rows_for_share: int = Field(ge=1)
+
+
 class CrmConfig(_Strict):
     """All thresholds of SPEC §3; `version` is recorded beside every published result."""
 
@@ -68,6 +73,7 @@ class CrmConfig(_Strict):
     abc: AbcConfig
     size_tier: SizeTierConfig
     credit: CreditConfig
+    ingestion: IngestionConfig
 
 
 def load_config(path: Path) -> CrmConfig:
@@ -80,3 +86,25 @@ def load_config(path: Path) -> CrmConfig:
         return CrmConfig.model_validate(raw)
     except Exception as exc:  # pydantic's message names the field at fault
         raise ValueError(f"invalid configuration {path}: {exc}") from exc
+
+
+def load_header_map(path: Path, extracts: list[str]) -> dict[str, dict[str, str]]:
+    """ERP header -> contract column, per extract (the `all` section merged under each).
+
+    Keys are normalised (stripped, lower-case); raises ValueError for an unknown section.
+    """
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ValueError(f"cannot read header map {path}: {exc}") from exc
+    unknown = set(raw) - {"all", *extracts}
+    if unknown:
+        raise ValueError(
+            f"header map {path}: unknown section(s) {sorted(unknown)}; "
+            f"use 'all' or one of {extracts}"
+        )
+    common = {str(k).strip().lower(): str(v) for k, v in (raw.get("all") or {}).items()}
+    return {
+        name: common | {str(k).strip().lower(): str(v) for k, v in (raw.get(name) or {}).items()}
+        for name in extracts
+    }

@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 from pipelines.ingestion.assets import raw_extracts
 from pipelines.publishing.assets import published_warehouse
 from pipelines.quality.checks import (
+    RAW_EXTRACT_CHECKS,
     gx_credit_flags,
     gx_customer_facts,
     gx_customer_tiers,
@@ -39,6 +40,7 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
 defs = dg.Definitions(
     assets=[raw_extracts, crm_dbt_models, customer_tiers, credit_flags, published_warehouse],
     asset_checks=[
+        *RAW_EXTRACT_CHECKS,
         gx_customer_facts,
         gx_customer_tiers,
         gx_credit_flags,

@@ -9,17 +9,20 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.config import CrmConfig, load_config
+from pipelines.config import CrmConfig, load_config, load_header_map
+from pipelines.ingestion.contract import EXTRACTS
+from pipelines.ingestion.loader import IngestOptions
 from pipelines.settings import work_db_for
 
 
 class CrmResource(dg.ConfigurableResource):
     """Paths of the landing folder, the published warehouse, its working database, the
-    versioned configuration and the expectation suites."""
+    versioned configuration, the ERP header map and the expectation suites."""
 
     landing_dir: str
     warehouse_path: str
     config_path: str
+    header_map_path: str
     expectations_dir: str
 
     @property
@@ -39,6 +42,15 @@ class CrmResource(dg.ConfigurableResource):
     def config(self) -> CrmConfig:
         return load_config(Path(self.config_path))
 
+    def ingest_options(self) -> IngestOptions:
+        """Header map and bad-row tolerance for ingestion."""
+        tolerance = self.config().ingestion
+        return IngestOptions(
+            header_map=load_header_map(Path(self.header_map_path), list(EXTRACTS)),
+            max_rejected_share=tolerance.max_rejected_share,
+            min_rows_for_share=tolerance.min_rows_for_share,
+        )
+
     def suite_path(self, table: str) -> Path:
         return Path(self.expectations_dir) / f"{table}.json"
 
@@ -48,5 +60,6 @@ def crm_resource_from_env() -> CrmResource:
         landing_dir=dg.EnvVar("CRM_LANDING_DIR"),
         warehouse_path=dg.EnvVar("CRM_WAREHOUSE_PATH"),
         config_path=dg.EnvVar("CRM_CONFIG_PATH"),
+        header_map_path=dg.EnvVar("CRM_HEADER_MAP_PATH"),
         expectations_dir=dg.EnvVar("CRM_EXPECTATIONS_DIR"),
     )

@@ -5,6 +5,7 @@
 | CRM_LANDING_DIR     | landing                     | where the ERP drops extracts             |
 | CRM_WAREHOUSE_PATH  | warehouse/crm.duckdb        | the published file BI tools read         |
 | CRM_CONFIG_PATH     | config/crm.yaml             | the versioned business configuration     |
+| CRM_HEADER_MAP_PATH | config/header_map.yaml      | ERP column headers -> contract columns   |
 | CRM_EXPECTATIONS_DIR| expectations                | Great Expectations suites (JSON)         |
 | DAGSTER_HOME        | .dagster                    | the Dagster instance (runs, UI)          |
 
@@ -28,6 +29,7 @@ _DEFAULTS = {
     "CRM_LANDING_DIR": "landing",
     "CRM_WAREHOUSE_PATH": "warehouse/crm.duckdb",
     "CRM_CONFIG_PATH": "config/crm.yaml",
+    "CRM_HEADER_MAP_PATH": "config/header_map.yaml",
     "CRM_EXPECTATIONS_DIR": "expectations",
     "DAGSTER_HOME": ".dagster",
 }
@@ -54,6 +56,7 @@ class Settings:
     landing_dir: Path
     warehouse_path: Path
     config_path: Path
+    header_map_path: Path
     expectations_dir: Path
     dagster_home: Path
 
@@ -72,6 +75,7 @@ def apply_environment(**overrides: str | Path | None) -> Settings:
         "landing": "CRM_LANDING_DIR",
         "warehouse": "CRM_WAREHOUSE_PATH",
         "config": "CRM_CONFIG_PATH",
+        "header_map": "CRM_HEADER_MAP_PATH",
         "expectations": "CRM_EXPECTATIONS_DIR",
         "dagster_home": "DAGSTER_HOME",
     }
@@ -84,6 +88,7 @@ def apply_environment(**overrides: str | Path | None) -> Settings:
         landing_dir=Path(os.environ["CRM_LANDING_DIR"]),
         warehouse_path=Path(os.environ["CRM_WAREHOUSE_PATH"]),
         config_path=Path(os.environ["CRM_CONFIG_PATH"]),
+        header_map_path=Path(os.environ["CRM_HEADER_MAP_PATH"]),
         expectations_dir=Path(os.environ["CRM_EXPECTATIONS_DIR"]),
         dagster_home=Path(os.environ["DAGSTER_HOME"]),
     )

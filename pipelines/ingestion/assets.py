@@ -55,7 +55,7 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     changed (sha256 against the delivery manifest), quarantining bad rows with a reason."""
     as_of = date.fromisoformat(context.partition_key)
     with crm.connect() as con:
-        report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id)
+        report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id, crm.ingest_options())
         totals = {
             name: con.execute(f"select count(*) from raw.{name}").fetchone()[0] for name in RAW_KEYS
         }

@@ -32,6 +32,9 @@ class Extract:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     optional: bool = False
+    # A file of this extract with a header but no rows is refused (snapshots must carry rows;
+    # a day without sales or payments is possible).
+    rows_required: bool = False
     # The column that must equal the file's business date (delta extracts, dated snapshots).
     date_column: str | None = None
     # Columns that are required only for some rows: {column: (discriminator, values)}.
@@ -45,9 +48,25 @@ class Extract:
     def pii_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.pii]
 
+    # References to master data checked on arrival: column -> master extract. A value in
+    # `exempt` (the manufacturer's own DC) needs no master row.
+    @property
+    def references(self) -> dict[str, str]:
+        return REFERENCES.get(self.name, {})
+
     def file_pattern(self) -> re.Pattern[str]:
         return re.compile(rf"^{self.name}_(\d{{8}})\.csv$", re.IGNORECASE)
 
+
+REFERENCES: dict[str, dict[str, str]] = {
+    "sales": {"customer_id": "customers", "product_id": "products"},
+    "payments": {"customer_id": "customers"},
+    "inventory": {"customer_id": "customers", "product_id": "products"},
+    "complaints": {"customer_id": "customers"},
+    "targets": {"customer_id": "customers"},
+}
+# The manufacturer's own distribution centre in inventory: not a customer.
+DISTRIBUTION_CENTRE = "DC"
 
 EXTRACTS: dict[str, Extract] = {
     e.name: e
@@ -55,6 +74,7 @@ EXTRACTS: dict[str, Extract] = {
         Extract(
             name="customers",
             kind="snapshot",
+            rows_required=True,
             key=("customer_id",),
             columns=(
                 Column("customer_id", required=True),
@@ -77,6 +97,7 @@ EXTRACTS: dict[str, Extract] = {
         Extract(
             name="products",
             kind="snapshot",
+            rows_required=True,
             key=("product_id",),
             columns=(
                 Column("product_id", required=True),
@@ -112,6 +133,7 @@ EXTRACTS: dict[str, Extract] = {
         Extract(
             name="inventory",
             kind="snapshot",
+            rows_required=True,
             key=("snapshot_date", "customer_id", "product_id"),
             date_column="snapshot_date",
             columns=(

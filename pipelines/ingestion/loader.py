@@ -1,15 +1,26 @@
 """Load landed extract files into typed raw tables, exactly once, with row-level quarantine.
 
-Plain functions (no Dagster): `ingest()` finds every file dated on or before the as-of date
-whose content is new or changed (by sha256, against the delivery manifest), checks it
-against the contract, and in one transaction writes the accepted rows to `raw.<extract>`,
-the bad rows to `raw.rejected_rows` and one manifest row per delivery. A file-level problem
-(unreadable, missing column, no data) raises `FileRejected` before anything is written.
+Plain functions (no Dagster). `ingest()`:
+
+1. finds every contract file dated on or before the as-of date whose content is new or
+   changed: a file whose size and modification time match its current manifest row is not
+   read at all; any other is hashed (sha256) and compared with the manifest;
+2. reads each such file (UTF-8 with or without BOM, or GB18030/GBK, detected per file; ERP
+   headers mapped to contract columns) and checks it against the contract. A file-level
+   problem (unreadable, missing or duplicated column, no rows where rows are required, every
+   row dated on another day than the file name, too large a share of bad rows) raises
+   `FileRejected` before anything is written;
+3. in one transaction, replaces the rows of each re-delivered file (a correction), appends
+   the accepted rows to `raw.<extract>`, the bad rows to `raw.rejected_rows` (one row per
+   broken rule, with file, line, column and reason) and one manifest row per delivery.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +28,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingestion.contract import DUCKDB_TYPES, EXTRACTS, Column, Extract
+from pipelines.ingestion.contract import (
+    DISTRIBUTION_CENTRE,
+    DUCKDB_TYPES,
+    EXTRACTS,
+    Column,
+    Extract,
+)
 
 META_COLUMNS = {
     "_file_name": "VARCHAR",
@@ -39,10 +56,20 @@ _TYPE_WORDS = {
     "period": "a month as YYYY-MM",
     "date": "a date as YYYY-MM-DD",
 }
+WHOLE_LINE = "*"  # column_name of a problem with the line itself
 
 
 class FileRejected(Exception):
     """A whole file is refused: nothing from it (or from this run) is loaded."""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How tolerant ingestion is, and how ERP headers map to the contract."""
+
+    header_map: dict[str, dict[str, str]] = field(default_factory=dict)
+    max_rejected_share: float = 0.20
+    min_rows_for_share: int = 20
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,8 @@ class LandedFile:
     path: Path
     business_date: date
     sha256: str
+    size: int
+    mtime_ns: int
 
     @property
     def file_name(self) -> str:
@@ -69,32 +98,62 @@ class IngestReport:
         rows = [f for f in self.files if f["extract"] == extract]
         return sum(f["accepted_rows"] for f in rows), sum(f["rejected_rows"] for f in rows)
 
+    @property
+    def business_dates(self) -> list[date]:
+        """Business dates whose data this ingestion added or corrected."""
+        return sorted({f["business_date"] for f in self.files})
+
 
 def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def discover(landing_dir: Path, as_of: date) -> list[LandedFile]:
-    """Every contract file under `landing_dir` whose business date is on or before `as_of`."""
+def _business_date(extract: Extract, path: Path) -> date | None:
+    match = extract.file_pattern().match(path.name)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y%m%d").date()
+    except ValueError as exc:
+        raise FileRejected(
+            f"{extract.name}/{path.name}: the date in the file name is not a valid YYYYMMDD "
+            f"date; rename it to {extract.name}_YYYYMMDD.csv with the business date it covers"
+        ) from exc
+
+
+def discover(
+    landing_dir: Path, as_of: date, known: dict[str, tuple[str, int, int]] | None = None
+) -> list[LandedFile]:
+    """Every contract file under `landing_dir` dated on or before `as_of`.
+
+    `known` maps file names to the (sha256, size, mtime_ns) of their current manifest row: a
+    file with the same size and modification time keeps that hash without being read.
+    """
+    known = known or {}
     found = []
     for extract in EXTRACTS.values():
         folder = landing_dir / extract.name
         if not folder.is_dir():
             continue
-        pattern = extract.file_pattern()
         for path in sorted(folder.iterdir()):
-            match = pattern.match(path.name)
-            if not match:
+            business_date = _business_date(extract, path)
+            if business_date is None or business_date > as_of:
                 continue
-            try:
-                business_date = datetime.strptime(match.group(1), "%Y%m%d").date()
-            except ValueError as exc:
-                raise FileRejected(
-                    f"{extract.name}/{path.name}: the date in the file name is not a valid "
-                    f"YYYYMMDD date; rename it to {extract.name}_YYYYMMDD.csv"
-                ) from exc
-            if business_date <= as_of:
-                found.append(LandedFile(extract.name, path, business_date, sha256_of(path)))
+            stat = path.stat()
+            previous = known.get(f"{extract.name}/{path.name}")
+            if previous and previous[1:] == (stat.st_size, stat.st_mtime_ns):
+                digest = previous[0]
+            else:
+                digest = sha256_of(path)
+            found.append(
+                LandedFile(
+                    extract.name, path, business_date, digest, stat.st_size, stat.st_mtime_ns
+                )
+            )
     return found
 
 
@@ -106,41 +165,86 @@ def decode(raw: bytes, file_name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     raise FileRejected(
-        f"{file_name}: not readable as UTF-8 or GB18030; re-export it in one of those"
+        f"{file_name}: not readable as UTF-8 or GB18030; re-export it in one of those encodings"
     )
 
 
-def read_file(landed: LandedFile, extract: Extract) -> pl.DataFrame:
-    """Read one file as strings with its line numbers; refuse it if the header is wrong."""
+def _contract_header(
+    header: list[str], extract: Extract, header_map: dict[str, str], file_name: str
+) -> list[str]:
+    """Map the file's header to contract names; refuse duplicated or missing columns."""
+    names = [h.strip().lstrip("\ufeff").strip() for h in header]
+    mapped = [header_map.get(n.lower(), n.lower()) for n in names]
+    counts = Counter(mapped)
+    duplicated = sorted(c for c, n in counts.items() if n > 1 and c in extract.column_names)
+    if duplicated:
+        sources = {c: [n for n, m in zip(names, mapped, strict=True) if m == c] for c in duplicated}
+        detail = "; ".join(f"{c} from {', '.join(v)}" for c, v in sources.items())
+        raise FileRejected(
+            f"{file_name}: column(s) {', '.join(duplicated)} appear more than once in the "
+            f"header ({detail}); keep one of each"
+        )
+    missing = [c for c in extract.column_names if c not in counts]
+    if missing:
+        raise FileRejected(
+            f"{file_name}: required column(s) {', '.join(missing)} missing from the header "
+            f"(found: {', '.join(names)}); add them, or map the ERP's names to the contract's "
+            "in config/header_map.yaml"
+        )
+    return mapped
+
+
+def read_file(landed: LandedFile, extract: Extract, header_map: dict[str, str]) -> pl.DataFrame:
+    """Read one file as strings, one row per record, with its line number and field count."""
     text, _ = decode(landed.path.read_bytes(), landed.file_name)
     if not text.strip():
         raise FileRejected(
-            f"{landed.file_name}: the file is empty (not even a header line); "
-            "deliver it again with a header"
+            f"{landed.file_name}: the file is empty (not even a header line); deliver it again "
+            "with the header and its rows"
         )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[list[str]] = []
+    lines: list[int] = []
+    header: list[str] | None = None
     try:
-        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=True)
-    except Exception as exc:  # polars names the parse problem
-        raise FileRejected(f"{landed.file_name}: cannot be parsed as CSV ({exc})") from exc
-    header = [c.strip().lower() for c in frame.columns]
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if duplicated:
+        last_line = 0
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not record or all(not v.strip() for v in record):
+                continue  # blank lines are not rows
+            if header is None:
+                header = record
+            else:
+                records.append(record)
+                lines.append(start)
+    except csv.Error as exc:
         raise FileRejected(
-            f"{landed.file_name}: column(s) {', '.join(duplicated)} appear more than "
-            "once in the header; keep one of each"
-        )
-    missing = [c for c in extract.column_names if c not in header]
-    if missing:
-        raise FileRejected(
-            f"{landed.file_name}: required column(s) {', '.join(missing)} missing from the header "
-            f"(found: {', '.join(header)}); add them or map the ERP's names to the contract's"
-        )
-    frame.columns = header
-    return frame.select(
-        [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in extract.column_names]
+            f"{landed.file_name}: cannot be parsed as CSV near line {reader.line_num} ({exc}); "
+            "check its quoting"
+        ) from exc
+    mapped = _contract_header(header or [], extract, header_map, landed.file_name)
+    width = len(mapped)
+    position = {name: mapped.index(name) for name in extract.column_names}
+    columns = {
+        name: [r[i].strip() if i < len(r) else None for r in records]
+        for name, i in position.items()
+    }
+    return pl.DataFrame(
+        {
+            **columns,
+            "_field_count": [len(r) for r in records],
+            "_file_name": landed.file_name,
+            "_line_number": lines,
+        },
+        schema={
+            **dict.fromkeys(extract.column_names, pl.String),
+            "_field_count": pl.Int32,
+            "_file_name": pl.String,
+            "_line_number": pl.Int32,
+        },
     ).with_columns(
-        _file_name=pl.lit(landed.file_name),
-        _line_number=pl.int_range(2, pl.len() + 2, dtype=pl.Int32),
+        [pl.col(c).replace("", None) for c in extract.column_names],
+        _expected_fields=pl.lit(width, pl.Int32),
         _business_date=pl.lit(landed.business_date),
         _file_sha256=pl.lit(landed.sha256),
     )
@@ -177,9 +281,21 @@ def _column_checks(column: Column) -> list[tuple[pl.Expr, str]]:
     return checks
 
 
-def _row_checks(extract: Extract) -> list[tuple[pl.Expr, str, str]]:
+def _row_checks(extract: Extract, known: dict[str, set[str]]) -> list[tuple[pl.Expr, str, str]]:
     """(is_bad, column, reason) for every rule of the extract's contract."""
-    checks = [(bad, c.name, reason) for c in extract.columns for bad, reason in _column_checks(c)]
+    checks = [
+        (
+            pl.col("_field_count") < pl.col("_expected_fields"),
+            WHOLE_LINE,
+            "line has fewer fields than the header (cut off?)",
+        ),
+        (
+            pl.col("_field_count") > pl.col("_expected_fields"),
+            WHOLE_LINE,
+            "line has more fields than the header (unquoted separator?)",
+        ),
+    ]
+    checks += [(bad, c.name, reason) for c in extract.columns for bad, reason in _column_checks(c)]
     for column, (discriminator, values) in extract.conditional_required.items():
         checks.append(
             (
@@ -217,21 +333,40 @@ def _row_checks(extract: Extract) -> list[tuple[pl.Expr, str, str]]:
                 "needs exactly one of customer_id or region",
             )
         )
-    first_seen = pl.col("_line_number").min().over(["_file_name", *extract.key])
+    for column, master in extract.references.items():
+        value = pl.col(column)
+        checks.append(
+            (
+                value.is_not_null()
+                & (value != DISTRIBUTION_CENTRE if extract.name == "inventory" else pl.lit(True))
+                & ~value.is_in(sorted(known[master])),
+                column,
+                f"unknown {master[:-1]} (not in any {master} snapshot delivered so far)",
+            )
+        )
+    # Snapshots repeat their keys file after file; deltas must not, across files either.
+    scope = ["_file_name", *extract.key] if extract.kind == "snapshot" else list(extract.key)
     checks.append(
         (
-            pl.col("_line_number") != first_seen,
+            pl.col("_row") != pl.col("_row").min().over(scope),
             ",".join(extract.key),
-            "duplicate key (an earlier line of the file has the same key)",
+            "duplicate key (an earlier line has the same key)",
         )
     )
     return checks
 
 
-def validate(frame: pl.DataFrame, extract: Extract) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split string rows into (accepted, problems); problems has one row per rule broken."""
-    checks = _row_checks(extract)
-    flagged = frame.with_columns(
+def validate(
+    frame: pl.DataFrame, extract: Extract, known: dict[str, set[str]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split string rows into (accepted, problems); problems has one row per rule broken.
+
+    `known` holds the customer and product ids of the master data delivered so far.
+    """
+    known = known or {"customers": set(), "products": set()}
+    checks = _row_checks(extract, known)
+    # files arrive in date order, so the row index orders lines across files too
+    flagged = frame.with_row_index("_row").with_columns(
         [bad.fill_null(False).alias(f"_bad_{i}") for i, (bad, _, _) in enumerate(checks)]
     )
     problems = pl.concat(
@@ -247,10 +382,53 @@ def validate(frame: pl.DataFrame, extract: Extract) -> tuple[pl.DataFrame, pl.Da
             )
             for i, (_, column, reason) in enumerate(checks)
         ]
-    )
+    ).sort("file_name", "line_number", maintain_order=True)
     bad_any = pl.any_horizontal([f"_bad_{i}" for i in range(len(checks))])
     accepted = flagged.filter(~bad_any).select(frame.columns)
     return accepted, problems
+
+
+def _reject_whole_files(
+    extract: Extract,
+    files: list[LandedFile],
+    frames: list[pl.DataFrame],
+    problems: pl.DataFrame,
+    options: IngestOptions,
+) -> None:
+    """File-level rules applied after the row checks; raises FileRejected."""
+    for landed, frame in zip(files, frames, strict=True):
+        if frame.is_empty():
+            if extract.rows_required:
+                raise FileRejected(
+                    f"{landed.file_name}: has a header but no rows; a {extract.name} snapshot "
+                    "must list every row, deliver it again complete"
+                )
+            continue
+        mine = problems.filter(pl.col("file_name") == landed.file_name)
+        if extract.date_column:
+            dates = frame[extract.date_column].str.to_date("%Y-%m-%d", strict=False).drop_nulls()
+            if dates.len() and (dates != landed.business_date).all():
+                shown = ", ".join(str(d) for d in dates.unique().sort().head(3))
+                raise FileRejected(
+                    f"{landed.file_name}: every row's {extract.date_column} ({shown}) differs "
+                    f"from the business date {landed.business_date} in the file name; "
+                    "rename the file to the date its rows cover, or re-export it"
+                )
+        bad_lines = mine["line_number"].n_unique()
+        share = bad_lines / frame.height
+        if frame.height >= options.min_rows_for_share and share > options.max_rejected_share:
+            reasons = (
+                mine.group_by("column_name", "reason")
+                .len()
+                .sort(["len", "column_name"], descending=[True, False])
+                .head(3)
+            )
+            top = "; ".join(f"{c}: {r} ({n} rows)" for c, r, n in reasons.iter_rows())
+            raise FileRejected(
+                f"{landed.file_name}: {bad_lines} of {frame.height} rows ({share:.0%}) break the "
+                f"contract, more than the {options.max_rejected_share:.0%} allowed; most "
+                f"common: {top}. Fix the export and deliver the file again"
+            )
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -263,8 +441,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         create table if not exists raw.delivery_manifest (
             extract varchar, file_name varchar, business_date date, file_sha256 varchar,
-            rows_in_file integer, accepted_rows integer, rejected_rows integer,
-            run_id varchar, loaded_at timestamp, is_current boolean
+            file_size bigint, file_mtime_ns bigint, rows_in_file integer, accepted_rows integer,
+            rejected_rows integer, run_id varchar, loaded_at timestamp, is_current boolean
         )""")
     con.execute("""
         create table if not exists raw.rejected_rows (
@@ -273,20 +451,59 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
-def _current_manifest(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def current_manifest(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int, int]]:
+    """file name -> (sha256, size, mtime_ns) of its current delivery."""
     rows = con.execute(
-        "select file_name, file_sha256 from raw.delivery_manifest where is_current"
+        "select file_name, file_sha256, file_size, file_mtime_ns from raw.delivery_manifest "
+        "where is_current"
     ).fetchall()
-    return dict(rows)
+    return {name: (sha, size, mtime) for name, sha, size, mtime in rows}
+
+
+def _known_ids(con: duckdb.DuckDBPyConnection, replaced: dict[str, list[str]]) -> dict:
+    """Customer and product ids of the master snapshots already loaded (minus replaced files)."""
+    known = {}
+    for master, key in (("customers", "customer_id"), ("products", "product_id")):
+        rows = con.execute(
+            f"select distinct {key} from raw.{master} where _file_name not in "
+            "(select unnest(?::varchar[]))",
+            [replaced.get(master, [])],
+        ).fetchall()
+        known[master] = {r[0] for r in rows}
+    return known
+
+
+def _already_loaded_keys(
+    con: duckdb.DuckDBPyConnection, extract: Extract, frame: pl.DataFrame, replaced: list[str]
+) -> pl.DataFrame:
+    """Rows of a delta extract whose key was loaded before from a file not being replaced."""
+    keys = ", ".join(extract.key)
+    con.register("incoming", frame.select(*extract.key, "_file_name", "_line_number").to_arrow())
+    try:
+        return con.execute(
+            f"select incoming._file_name, incoming._line_number, loaded._file_name as earlier "
+            f"from incoming join (select distinct {keys}, _file_name from raw.{extract.name} "
+            f"where _file_name not in (select unnest(?::varchar[]))) as loaded "
+            f"using ({keys})",
+            [replaced],
+        ).pl()
+    finally:
+        con.unregister("incoming")
 
 
 def ingest(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, as_of: date, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    as_of: date,
+    run_id: str,
+    options: IngestOptions | None = None,
 ) -> IngestReport:
     """Load every new or changed file dated on or before `as_of` (see module docstring)."""
+    options = options or IngestOptions()
     ensure_schema(con)
     report = IngestReport()
-    landed = discover(landing_dir, as_of)
+    known_files = current_manifest(con)
+    landed = discover(landing_dir, as_of, known_files)
     present = {f.extract for f in landed}
     for extract in EXTRACTS.values():
         if extract.name in present:
@@ -298,26 +515,55 @@ def ingest(
                 f"no {extract.name} extract has landed on or before {as_of}: expected files "
                 f"{landing_dir / extract.name}/{extract.name}_YYYYMMDD.csv"
             )
-    known = _current_manifest(con)
-    todo = [f for f in landed if known.get(f.file_name) != f.sha256]
+    todo = [f for f in landed if known_files.get(f.file_name, ("",))[0] != f.sha256]
     report.skipped_unchanged = len(landed) - len(todo)
+    replaced = {
+        e: [f.file_name for f in todo if f.extract == e and f.file_name in known_files]
+        for e in EXTRACTS
+    }
+    known = _known_ids(con, replaced)
 
     staged: list[tuple[Extract, list[LandedFile], pl.DataFrame, pl.DataFrame]] = []
-    for extract in EXTRACTS.values():
+    for extract in EXTRACTS.values():  # master data first: later extracts refer to it
         files = [f for f in todo if f.extract == extract.name]
         if not files:
             continue
-        frames = [read_file(f, extract) for f in files]
-        for f, frame in zip(files, frames, strict=True):
-            if frame.is_empty() and not extract.optional:
-                raise FileRejected(
-                    f"{f.file_name}: has a header but no rows; an {extract.kind} "
-                    f"of {extract.name} must carry rows"
+        frames = [read_file(f, extract, options.header_map.get(extract.name, {})) for f in files]
+        batch = pl.concat(frames)
+        accepted, problems = validate(batch, extract, known)
+        if extract.kind == "delta" and not accepted.is_empty():
+            clashes = _already_loaded_keys(con, extract, accepted, replaced[extract.name])
+            if not clashes.is_empty():
+                clash_problems = clashes.select(
+                    pl.lit(extract.name).alias("extract"),
+                    pl.col("_file_name").alias("file_name"),
+                    pl.col("_line_number").alias("line_number"),
+                    pl.lit(",".join(extract.key)).alias("column_name"),
+                    (
+                        pl.lit("duplicate key (already delivered in ") + pl.col("earlier") + ")"
+                    ).alias("reason"),
+                ).join(
+                    batch.select(
+                        pl.col("_file_name").alias("file_name"),
+                        pl.col("_line_number").alias("line_number"),
+                        pl.col("_business_date").alias("business_date"),
+                        pl.col("_file_sha256").alias("file_sha256"),
+                    ),
+                    on=["file_name", "line_number"],
                 )
-        accepted, problems = validate(pl.concat(frames), extract)
+                problems = pl.concat([problems, clash_problems.select(problems.columns)])
+                accepted = accepted.join(
+                    clashes.select("_file_name", "_line_number"),
+                    on=["_file_name", "_line_number"],
+                    how="anti",
+                )
+        _reject_whole_files(extract, files, frames, problems, options)
+        if extract.name in known:
+            known[extract.name] |= set(accepted[extract.key[0]].to_list())
         staged.append((extract, files, accepted, problems))
-        rejected_lines = problems.group_by("file_name").agg(pl.col("line_number").n_unique())
-        rejected_by_file = dict(rejected_lines.iter_rows())
+        rejected_by_file = dict(
+            problems.group_by("file_name").agg(pl.col("line_number").n_unique()).iter_rows()
+        )
         for f, frame in zip(files, frames, strict=True):
             rejected = rejected_by_file.get(f.file_name, 0)
             report.files.append(
@@ -326,12 +572,25 @@ def ingest(
                     "file_name": f.file_name,
                     "business_date": f.business_date,
                     "file_sha256": f.sha256,
+                    "file_size": f.size,
+                    "file_mtime_ns": f.mtime_ns,
                     "rows_in_file": frame.height,
                     "accepted_rows": frame.height - rejected,
                     "rejected_rows": rejected,
                 }
             )
 
+    _write(con, staged, report, run_id)
+    return report
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    staged: list[tuple[Extract, list[LandedFile], pl.DataFrame, pl.DataFrame]],
+    report: IngestReport,
+    run_id: str,
+) -> None:
+    """Replace, append and record everything of one ingestion in one transaction."""
     loaded_at = datetime.now()
     con.execute("begin transaction")
     try:
@@ -346,7 +605,7 @@ def ingest(
                 "_business_date, _file_sha256, _run_id from batch"
             )
             con.register("rejected", problems.with_columns(run_id=pl.lit(run_id)).to_arrow())
-            con.execute("insert into raw.rejected_rows select * from rejected")
+            con.execute("insert into raw.rejected_rows by name select * from rejected")
         if report.files:
             manifest = pl.DataFrame(report.files).with_columns(
                 run_id=pl.lit(run_id), loaded_at=pl.lit(loaded_at), is_current=pl.lit(True)
@@ -356,11 +615,7 @@ def ingest(
                 "update raw.delivery_manifest set is_current = false where file_name in "
                 "(select file_name from manifest)"
             )
-            con.execute(
-                "insert into raw.delivery_manifest select extract, file_name, business_date, "
-                "file_sha256, rows_in_file, accepted_rows, rejected_rows, run_id, loaded_at, "
-                "is_current from manifest"
-            )
+            con.execute("insert into raw.delivery_manifest by name select * from manifest")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -368,4 +623,3 @@ def ingest(
     finally:
         for view in ("batch", "rejected", "manifest"):
             con.unregister(view)
-    return report

@@ -10,6 +10,7 @@ import json
 import dagster as dg
 import duckdb
 
+from pipelines.ingestion.assets import RAW_KEYS
 from pipelines.partitions import as_of_partitions
 from pipelines.quality.results import record
 from pipelines.quality.validation import CheckOutcome, validate_frame
@@ -42,6 +43,10 @@ def _gx_check(
             source="great_expectations",
             outcomes=outcomes,
         )
+    return _result(outcomes, frame.height)
+
+
+def _result(outcomes: list[CheckOutcome], rows: int) -> dg.AssetCheckResult:
     failed = [o for o in outcomes if not o.passed]
     blocking = [o for o in failed if o.is_blocking_failure]
     return dg.AssetCheckResult(
@@ -55,7 +60,7 @@ def _gx_check(
             "expectations": len(outcomes),
             "failed": len(failed),
             "failed_critical": len(blocking),
-            "rows_validated": frame.height,
+            "rows_validated": rows,
         },
     )
 
@@ -210,3 +215,38 @@ def reconcile_ar(context: dg.AssetCheckExecutionContext, crm: CrmResource) -> dg
                 ),
             },
         )
+
+
+def _raw_extract_check(extract: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=RAW_KEYS[extract],
+        name=f"gx_raw_{extract}",
+        blocking=True,
+        partitions_def=as_of_partitions,
+        description=f"GX suite expectations/raw_{extract}.json on the {extract} rows this run loaded.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, crm: CrmResource) -> dg.AssetCheckResult:
+        run_id = context.run.run_id
+        with crm.connect() as con:
+            frame = con.execute(
+                f"select * exclude (_run_id) from raw.{extract} where _run_id = ?", [run_id]
+            ).pl()
+            if frame.is_empty():
+                return dg.AssetCheckResult(
+                    passed=True, description="no new rows in this run", metadata={"rows": 0}
+                )
+            outcomes = validate_frame(frame, crm.suite_path(f"raw_{extract}"))
+            record(
+                con,
+                run_id=run_id,
+                as_of=context.partition_key,
+                table=f"raw.{extract}",
+                source="great_expectations",
+                outcomes=outcomes,
+            )
+        return _result(outcomes, frame.height)
+
+    return _check
+
+
+RAW_EXTRACT_CHECKS = [_raw_extract_check(name) for name in RAW_KEYS]

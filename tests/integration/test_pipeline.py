@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import main
 from pipelines.demo.generator import DemoSpec, generate
+from pipelines.ingestion.contract import EXTRACTS
 from pipelines.runner import run_pipeline
 from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
 
@@ -156,6 +157,7 @@ def test_quality_results_are_published_with_the_run(env, warehouse):
         ("great_expectations", "credit_flags", True),
         ("great_expectations", "customer_facts", True),
         ("great_expectations", "customer_tiers", True),
+        *[("great_expectations", f"raw.{name}", True) for name in sorted(EXTRACTS)],
         ("reconciliation", "credit_flags", True),
         ("reconciliation", "customer_tiers", True),
     ]

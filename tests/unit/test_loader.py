@@ -93,7 +93,7 @@ def test_bad_rows_are_quarantined_with_line_column_and_reason(landing: Path):
         f,
         4,
         "order_id,line_no",
-        "duplicate key (an earlier line of the file has the same key)",
+        "duplicate key (an earlier line has the same key)",
     ) in rejected
     assert (f, 5, "order_date", "not a date as YYYY-MM-DD") in rejected
     assert (f, 6, "customer_id", "missing value") in rejected
