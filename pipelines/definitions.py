@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.ingestion.assets import raw_extracts
+from pipelines.ingestion.sensors import landing_sensor
 from pipelines.publishing.assets import published_warehouse
 from pipelines.quality.checks import (
     RAW_EXTRACT_CHECKS,
@@ -49,6 +50,7 @@ defs = dg.Definitions(
     ],
     jobs=[daily_pipeline],
     schedules=[daily_schedule],
+    sensors=[landing_sensor],
     resources={
         "crm": crm_resource_from_env(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

@@ -99,6 +99,7 @@ def test_bad_rows_are_quarantined_with_line_column_and_reason(landing: Path):
     assert (f, 6, "customer_id", "missing value") in rejected
     assert (f, 7, "unit_price", "not an amount with at most 2 decimals") in rejected
     assert (f, 8, "order_date", "date differs from the business date in the file name") in rejected
+    assert (f, 9, "*", "line has fewer fields than the header (cut off?)") in rejected
     assert {line for _, line, _, _ in rejected} == {3, 4, 5, 6, 7, 8, 9}
     assert con.execute(
         "select order_id, line_no, net_amount::varchar, customer_id from raw.sales"
@@ -202,3 +203,92 @@ def test_a_required_extract_that_never_landed_is_named(landing: Path):
     con = duckdb.connect()
     with pytest.raises(FileRejected, match="no sales extract has landed on or before 2026-03-02"):
         ingest(con, landing, date(2026, 3, 2), "run-1")
+
+
+def test_keys_already_delivered_in_another_file_are_rejected(landing: Path):
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        SALES_HEADER + "\nSO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n",
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    _write(
+        landing,
+        "sales",
+        "20260303",
+        SALES_HEADER + "\n"
+        "SO1,1,2026-03-03,000001,P00001,1,65.00,0.00,65.00,40.00,R001,\n"
+        "SO2,1,2026-03-03,000001,P00001,1,65.00,0.00,65.00,40.00,R001,\n",
+    )
+    report = ingest(con, landing, date(2026, 3, 3), "run-2")
+    assert report.totals("sales") == (1, 1)
+    assert _rejected(con) == [
+        (
+            "sales/sales_20260303.csv",
+            2,
+            "order_id,line_no",
+            "duplicate key (already delivered in sales/sales_20260302.csv)",
+        )
+    ]
+
+
+def test_references_to_unknown_master_data_are_rejected_but_dc_stock_is_not(landing: Path):
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        SALES_HEADER + "\nSO1,1,2026-03-02,000002,P00001,2,65.00,10.00,120.00,80.00,R001,\n",
+    )
+    _write(landing, "inventory", "20260228", INVENTORY + "2026-02-28,000001,P00009,4\n")
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert _rejected(con) == [
+        (
+            "sales/sales_20260302.csv",
+            2,
+            "customer_id",
+            "unknown customer (not in any customers snapshot delivered so far)",
+        ),
+        (
+            "inventory/inventory_20260228.csv",
+            3,
+            "product_id",
+            "unknown product (not in any products snapshot delivered so far)",
+        ),
+    ]
+    assert con.execute("select customer_id from raw.inventory").fetchall() == [("DC",)]
+
+
+def test_erp_headers_are_mapped_to_the_contract(landing: Path):
+    from pipelines.config import load_header_map
+    from pipelines.ingestion.contract import EXTRACTS
+    from pipelines.ingestion.loader import IngestOptions
+    from pipelines.settings import PROJECT_ROOT
+
+    header_map = load_header_map(PROJECT_ROOT / "config" / "header_map.yaml", list(EXTRACTS))
+    chinese = (
+        "订单号,行号,订单日期,客户编码,产品编码,数量,单价,折扣金额,金额,成本金额,业务员,促销编码"
+    )
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        chinese + "\nSO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n",
+        "gb18030",
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1", IngestOptions(header_map=header_map))
+    assert con.execute(
+        "select order_id, net_amount::varchar, sales_rep_id from raw.sales"
+    ).fetchall() == [("SO1", "120.00", "R001")]
+
+
+def test_an_unknown_header_map_section_is_refused(tmp_path: Path):
+    from pipelines.config import load_header_map
+
+    path = tmp_path / "map.yaml"
+    path.write_text("sale:\n  金额: net_amount\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"unknown section\(s\) \['sale'\]"):
+        load_header_map(path, ["sales"])

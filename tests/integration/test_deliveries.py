@@ -1,0 +1,309 @@
+"""Real ERP deliveries through the real pipeline and CLI: quarantined rows, rejected files,
+re-deliveries, corrections, GB18030 with Chinese headers, and the landing sensor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pipelines.cli import main
+from pipelines.demo.generator import DemoSpec, generate
+from pipelines.ingestion.contract import EXTRACTS
+from pipelines.ingestion.sensors import LANDING_SENSOR
+from pipelines.settings import PROJECT_ROOT, apply_environment
+
+pytestmark = pytest.mark.slow
+
+AS_OF = date(2026, 3, 31)
+NEXT = date(2026, 4, 1)
+SPEC = DemoSpec(customers=30, days=90, end_date=AS_OF, seed=21)
+SALES_HEADER = ",".join(EXTRACTS["sales"].column_names)
+PUBLISHED = ("customer_facts", "customer_tiers", "credit_flags")
+
+
+def _environment(mp: pytest.MonkeyPatch, root: Path) -> None:
+    mp.setenv("CRM_LANDING_DIR", str(root / "landing"))
+    mp.setenv("CRM_WAREHOUSE_PATH", str(root / "warehouse" / "crm.duckdb"))
+    mp.setenv("CRM_CONFIG_PATH", str(PROJECT_ROOT / "config" / "crm.yaml"))
+    mp.setenv("CRM_HEADER_MAP_PATH", str(PROJECT_ROOT / "config" / "header_map.yaml"))
+    mp.setenv("CRM_EXPECTATIONS_DIR", str(PROJECT_ROOT / "expectations"))
+    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    mp.setenv("CRM_WORK_DB", "")
+
+
+def _run(as_of: date) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["run", "--as-of", as_of.isoformat()])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):
+    """A landing folder with 90 days of history, published once as of 2026-03-31."""
+    root = tmp_path_factory.mktemp("deliveries")
+    generate(root / "landing", SPEC)
+    with pytest.MonkeyPatch.context() as mp:
+        _environment(mp, root)
+        settings = apply_environment()
+        code, output = _run(AS_OF)
+        assert code == 0, output
+        yield root, settings
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _query(settings, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def _net_sales(settings, as_of: date) -> dict[str, str]:
+    return dict(
+        _query(
+            settings,
+            "select customer_id, net_sales_12m::varchar from reporting.customer_facts "
+            "where as_of_date = ? order by 1",
+            [as_of],
+        )
+    )
+
+
+def _customers(root: Path) -> list[str]:
+    text = sorted((root / "landing" / "customers").glob("*.csv"))[-1].read_text("utf-8")
+    return [line.split(",")[0] for line in text.splitlines()[1:]]
+
+
+def test_bad_rows_are_quarantined_and_the_good_ones_published(site):
+    root, settings = site
+    known = _customers(root)
+    good = f"SO-T1,1,{NEXT},{known[0]},P00001,2,10.00,0.00,20.00,12.00,R001,"
+    lines = [
+        SALES_HEADER,
+        good,
+        f"SO-T1,2,{NEXT},999999,P00001,1,10.00,0.00,10.00,6.00,R001,",  # unknown customer
+        f"SO-T1,3,{NEXT},{known[1]},NOPE,1,10.00,0.00,10.00,6.00,R001,",  # unknown product
+        f"SO-T1,4,{NEXT},{known[2]},P00001,1,1O.00,0.00,10.00,6.00,R001,",  # letter O
+        f"SO-T1,5,{NEXT},{known[3]},P00001,1,10.00",  # cut off
+    ]
+    path = root / "landing" / "sales" / f"sales_{NEXT:%Y%m%d}.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    before = _net_sales(settings, AS_OF)
+
+    code, output = _run(NEXT)
+
+    assert code == 0, output
+    rejected = _query(
+        settings,
+        "select line_number, column_name, reason from reporting.rejected_rows "
+        "where file_name = ? order by line_number, column_name",
+        [f"sales/{path.name}"],
+    )
+    assert rejected == [
+        (3, "customer_id", "unknown customer (not in any customers snapshot delivered so far)"),
+        (4, "product_id", "unknown product (not in any products snapshot delivered so far)"),
+        (5, "unit_price", "not an amount with at most 2 decimals"),
+        (6, "*", "line has fewer fields than the header (cut off?)"),
+        (6, "discount_amount", "missing value"),
+        (6, "net_amount", "missing value"),
+    ]
+    manifest = _query(
+        settings,
+        "select rows_in_file, accepted_rows, rejected_rows, is_current "
+        "from reporting.delivery_manifest where file_name = ?",
+        [f"sales/{path.name}"],
+    )
+    assert manifest == [(5, 1, 4, True)]
+    after = _net_sales(settings, NEXT)
+    # the only accepted line adds 20.00 to its customer; 12 months still cover all history
+    expected = dict(before) | {known[0]: f"{float(before[known[0]]) + 20:.2f}"}
+    assert after == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "sales_20260401.csv",
+            SALES_HEADER.replace("net_amount,", "net_amount,net_amount,") + "\n",
+            "sales/sales_20260401.csv: column(s) net_amount appear more than once in the header",
+        ),
+        (
+            "sales_20260401.csv",
+            SALES_HEADER
+            + "\n"
+            + "\n".join(
+                f"SO-W{i},1,2026-03-15,000001,P00001,1,10.00,0.00,10.00,6.00,R001,"
+                for i in range(3)
+            ),
+            "sales/sales_20260401.csv: every row's order_date (2026-03-15) differs from the "
+            "business date 2026-04-01 in the file name",
+        ),
+        (
+            "customers_20260401.csv",
+            ",".join(EXTRACTS["customers"].column_names) + "\n",
+            "customers/customers_20260401.csv: has a header but no rows",
+        ),
+        ("sales_20260401.csv", b"\xff\xfe\x00\x00binary", "not readable as UTF-8 or GB18030"),
+        (
+            "sales_20260401.csv",
+            SALES_HEADER
+            + "\n"
+            + "\n".join(
+                f"SO-B{i},1,2026-04-01,000001,P00001,1,x,0.00,10.00,6.00,R001," for i in range(25)
+            ),
+            "sales/sales_20260401.csv: 25 of 25 rows (100%) break the contract, more than the "
+            "20% allowed; most common: ",
+        ),
+    ],
+    ids=["duplicated-column", "wrong-date", "empty-snapshot", "unreadable", "bad-row-share"],
+)
+def test_a_rejected_file_changes_nothing_published(site, name, content, message):
+    root, settings = site
+    extract = name.split("_")[0]
+    path = root / "landing" / extract / name
+    previous = path.read_bytes() if path.exists() else None
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    before = _digest(settings.warehouse_path)
+    try:
+        code, output = _run(NEXT)
+    finally:
+        path.write_bytes(previous) if previous is not None else path.unlink()
+    assert code == 1
+    assert message in output
+    assert "nothing was published" in output
+    assert _digest(settings.warehouse_path) == before
+
+
+def test_an_identical_redelivery_changes_nothing_and_a_correction_replaces_the_day(site):
+    root, settings = site
+    day_file = sorted((root / "landing" / "sales").glob("sales_202603*.csv"))[-3]
+    name = f"sales/{day_file.name}"
+    versions = _query(
+        settings, "select count(*) from reporting.delivery_manifest where file_name = ?", [name]
+    )[0][0]
+    before = _net_sales(settings, NEXT)
+
+    day_file.write_bytes(day_file.read_bytes())  # same content, new mtime
+    code, output = _run(NEXT)
+    assert code == 0, output
+    assert (
+        _query(
+            settings, "select count(*) from reporting.delivery_manifest where file_name = ?", [name]
+        )[0][0]
+        == versions
+    )
+    assert _net_sales(settings, NEXT) == before
+
+    lines = day_file.read_text("utf-8").splitlines()
+    fields = lines[1].split(",")
+    customer, quantity, price, discount = fields[3], int(fields[5]), float(fields[6]), fields[7]
+    fields[5] = str(quantity + 1)
+    fields[8] = f"{(quantity + 1) * price - float(discount):.2f}"
+    delta = float(fields[8]) - float(lines[1].split(",")[8])
+    day_file.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n", "utf-8")
+
+    code, output = _run(NEXT)
+    assert code == 0, output
+    manifest = _query(
+        settings,
+        "select is_current from reporting.delivery_manifest where file_name = ? order by loaded_at",
+        [name],
+    )
+    assert [r[0] for r in manifest] == [False] * versions + [True]
+    after = _net_sales(settings, NEXT)
+    assert after == before | {customer: f"{float(before[customer]) + delta:.2f}"}
+
+
+def _chinese_headers(landing: Path) -> None:
+    """Rewrite every header with the ERP names of config/header_map.yaml, in GB18030."""
+    mapping = yaml.safe_load((PROJECT_ROOT / "config" / "header_map.yaml").read_text("utf-8"))
+    for name, extract in EXTRACTS.items():
+        reverse = {}
+        for section in ("all", name):
+            for erp, contract in (mapping.get(section) or {}).items():
+                reverse.setdefault(contract, erp)
+        header = ",".join(reverse.get(c, c) for c in extract.column_names)
+        for path in (landing / name).glob("*.csv"):
+            text = path.read_bytes().decode("gb18030")
+            path.write_bytes((header + text[text.index("\n") :]).encode("gb18030"))
+
+
+def test_gb18030_with_chinese_headers_publishes_the_same_as_its_utf8_twin(
+    site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root, settings = site
+    twin = tmp_path / "twin"
+    generate(twin / "landing", DemoSpec(**{**SPEC.__dict__, "encoding": "gb18030"}))
+    _chinese_headers(twin / "landing")
+    assert "订单号" in (twin / "landing" / "sales").iterdir().__next__().read_bytes().decode(
+        "gb18030"
+    )
+    _environment(monkeypatch, twin)
+    twin_settings = apply_environment()
+    code, output = _run(AS_OF)
+    assert code == 0, output
+    for table in PUBLISHED:
+        sql = f"select * from reporting.{table} where as_of_date = ? order by customer_id"
+        assert _query(twin_settings, sql, [AS_OF]) == _query(settings, sql, [AS_OF]), table
+
+
+def test_the_landing_sensor_starts_one_run_per_delivery(site, tmp_path: Path):
+    root, settings = site
+    from pipelines.definitions import defs
+
+    sensor = defs.resolve_sensor_def(LANDING_SENSOR)
+    with dg.instance_for_test() as instance:
+        first = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources)
+        )
+        assert len(first.run_requests) == 1
+        request = first.run_requests[0]
+        assert request.partition_key == max(
+            f"{p.stem[-8:-4]}-{p.stem[-4:-2]}-{p.stem[-2:]}"
+            for p in (root / "landing").rglob("*.csv")
+        )
+        cursor = first.cursor
+        again = sensor.evaluate_tick(
+            dg.build_sensor_context(
+                instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
+            )
+        )
+        assert again.run_requests == [] and again.skip_message
+        # the same bytes written again: still nothing to do
+        some_file = sorted((root / "landing" / "payments").glob("*.csv"))[-1]
+        some_file.write_bytes(some_file.read_bytes())
+        touched = sensor.evaluate_tick(
+            dg.build_sensor_context(
+                instance=instance, cursor=again.cursor, definitions=defs, resources=defs.resources
+            )
+        )
+        assert touched.run_requests == []
+        # a correction: one new run, with a new key
+        original = some_file.read_bytes()
+        some_file.write_bytes(original + b"\n")
+        try:
+            corrected = sensor.evaluate_tick(
+                dg.build_sensor_context(
+                    instance=instance,
+                    cursor=touched.cursor,
+                    definitions=defs,
+                    resources=defs.resources,
+                )
+            )
+        finally:
+            some_file.write_bytes(original)
+        assert len(corrected.run_requests) == 1
+        assert corrected.run_requests[0].run_key != request.run_key
+        assert (
+            json.loads(corrected.cursor)[f"payments/{some_file.name}"][0]
+            != json.loads(cursor)[f"payments/{some_file.name}"][0]
+        )
