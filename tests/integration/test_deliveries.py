@@ -307,3 +307,23 @@ def test_the_landing_sensor_starts_one_run_per_delivery(site, tmp_path: Path):
             json.loads(corrected.cursor)[f"payments/{some_file.name}"][0]
             != json.loads(cursor)[f"payments/{some_file.name}"][0]
         )
+
+
+def test_backfill_publishes_each_date_in_turn(site):
+    root, settings = site
+    result = CliRunner().invoke(main, ["backfill", "--from", "2026-03-29", "--to", "2026-03-30"])
+    assert result.exit_code == 0, result.output
+    assert "2026-03-29: published" in result.output and "2026-03-30: published" in result.output
+    dates = {
+        r[0] for r in _query(settings, "select distinct as_of_date from reporting.customer_tiers")
+    }
+    assert {date(2026, 3, 29), date(2026, 3, 30), AS_OF} <= dates
+    assert _query(settings, "select as_of_date from reporting.publication") == [
+        (date(2026, 3, 30),)
+    ]
+    # a backfilled date only sees what existed then
+    assert _query(
+        settings,
+        "select count(*) from reporting.customer_facts "
+        "where as_of_date = '2026-03-29' and last_order_date > '2026-03-29'",
+    ) == [(0,)]

@@ -232,6 +232,8 @@ def test_definitions_load_with_the_whole_graph():
 
     job = defs.resolve_job_def(DAILY_JOB)
     assert job.partitions_def is not None
+    assert defs.resolve_schedule_def("daily_pipeline_schedule").job_name == DAILY_JOB
+    assert defs.resolve_sensor_def("landing_sensor").job_name == DAILY_JOB
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {

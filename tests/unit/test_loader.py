@@ -292,3 +292,12 @@ def test_an_unknown_header_map_section_is_refused(tmp_path: Path):
     path.write_text("sale:\n  金额: net_amount\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"unknown section\(s\) \['sale'\]"):
         load_header_map(path, ["sales"])
+
+
+def test_absent_optional_extracts_are_reported_and_fail_nothing(landing: Path):
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")  # a day without sales is fine
+    con = duckdb.connect()
+    report = ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert report.missing_optional == ["prospects", "complaints", "targets"]
+    assert con.execute("select count(*) from raw.prospects").fetchone()[0] == 0
+    assert report.totals("sales") == (0, 0)
