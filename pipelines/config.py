@@ -50,6 +50,68 @@ class SizeTierConfig(_Strict):
         return self
 
 
+class GradeConfig(_Strict):
+    a_max_cumulative_share: float = Field(gt=0, lt=1)
+    b_max_cumulative_share: float = Field(gt=0, lt=1)
+    c_max_cumulative_share: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GradeConfig:
+        if not (
+            self.a_max_cumulative_share < self.b_max_cumulative_share < self.c_max_cumulative_share
+        ):
+            raise ValueError("grades: a_max < b_max < c_max cumulative shares required")
+        return self
+
+
+class RfmSegment(_Strict):
+    segment: str = Field(min_length=1)
+    r: list[int]
+    f: list[int]
+
+
+class RfmConfig(_Strict):
+    segments: list[RfmSegment]
+
+    @model_validator(mode="after")
+    def _covers_every_cell_once(self) -> RfmConfig:
+        cells = [(r, f) for s in self.segments for r in s.r for f in s.f]
+        expected = {(r, f) for r in range(1, 6) for f in range(1, 6)}
+        if sorted(cells) != sorted(expected):
+            missing = sorted(expected - set(cells))
+            doubled = sorted({c for c in cells if cells.count(c) > 1})
+            raise ValueError(
+                f"rfm.segments must cover each R x F cell 1-5 exactly once "
+                f"(missing {missing}, more than once {doubled})"
+            )
+        return self
+
+
+class ClvConfig(_Strict):
+    horizon_months: int = Field(ge=1, le=120)
+    month_days: int = Field(ge=1)
+    monthly_discount_rate: float = Field(ge=0, lt=1)
+
+
+class ValueClassConfig(_Strict):
+    mvc_top_share: float = Field(gt=0, lt=1)
+    mgc_top_share: float = Field(gt=0, lt=1)
+    mgc_min_prior_12m_net_sales: float = Field(ge=0)
+    mgc_min_growth_rate: float
+    return_handling_rate: float = Field(ge=0)
+    overdue_carrying_rate: float = Field(ge=0)
+    provision_91_180: float = Field(ge=0, le=1)
+    provision_over_180: float = Field(ge=0, le=1)
+
+
+class DimensionConfig(_Strict):
+    high_frequency_min_orders_per_month: float = Field(gt=0)
+    medium_frequency_min_orders_per_month: float = Field(gt=0)
+    long_term_min_years: float = Field(gt=0)
+    high_satisfaction_min: float = Field(ge=1, le=5)
+    low_satisfaction_max: float = Field(ge=1, le=5)
+
+
 class CreditConfig(_Strict):
     overdue_flag_days: int = Field(gt=0)
     bounced_lookback_days: int = Field(gt=0)
@@ -72,6 +134,11 @@ class CrmConfig(_Strict):
     version: str = Field(min_length=1)
     abc: AbcConfig
     size_tier: SizeTierConfig
+    grades: GradeConfig
+    rfm: RfmConfig
+    clv: ClvConfig
+    value_classes: ValueClassConfig
+    dimensions: DimensionConfig
     credit: CreditConfig
     ingestion: IngestionConfig
 

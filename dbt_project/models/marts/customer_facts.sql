@@ -11,6 +11,14 @@ sales as (
     where order_date <= {{ as_of_date() }}
 ),
 
+mix as (
+    select * from {{ ref('int_customer_mix_12m') }}
+),
+
+complaints as (
+    select * from {{ ref('int_customer_complaints') }}
+),
+
 documents as (
     select distinct customer_id from {{ ref('stg_erp__payments') }}
     where doc_date <= {{ as_of_date() }}
@@ -48,7 +56,11 @@ per_customer as (
         coalesce(sum(net_amount) filter (where in_prior_12m), 0) as net_sales_prior_12m,
         coalesce(sum(gross_margin) filter (where in_prior_12m), 0) as gross_margin_prior_12m,
         coalesce(sum(net_amount) filter (where in_90d), 0) as net_sales_90d,
-    from windowed
+        sum(net_amount) filter (where order_date = first_order_date) as first_order_day_net_sales,
+    from (
+        select *, min(order_date) over (partition by customer_id) as first_order_date
+        from windowed
+    )
     group by customer_id
 ),
 
@@ -102,9 +114,26 @@ joined as (
                 )
         end as growth_rate_12m,
         coalesce(per_customer.net_sales_90d, 0) as net_sales_90d,
+        per_customer.first_order_day_net_sales,
+        coalesce(mix.net_sales_12m_low_tier, 0) as net_sales_12m_low_tier,
+        coalesce(mix.net_sales_12m_mid_tier, 0) as net_sales_12m_mid_tier,
+        coalesce(mix.net_sales_12m_high_tier, 0) as net_sales_12m_high_tier,
+        mix.dominant_category_12m,
+        round(
+            ({{ as_of_date() }} - coalesce(customers.onboarding_date, per_customer.first_order_date))
+            / 365.25,
+            2
+        ) as cooperation_years,
+        coalesce(complaints.complaints_12m, 0) as complaints_12m,
+        coalesce(complaints.severe_complaints_12m, 0) as severe_complaints_12m,
+        coalesce(complaints.open_complaints, 0) as open_complaints,
+        round(complaints.avg_days_to_resolve_12m, 1) as avg_days_to_resolve_12m,
+        round(complaints.avg_satisfaction_12m, 2) as avg_satisfaction_12m,
     from universe
     left join customers using (customer_id)
     left join per_customer using (customer_id)
+    left join mix using (customer_id)
+    left join complaints using (customer_id)
 ),
 
 final as (
