@@ -39,8 +39,8 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
         if event.is_step_failure and event.step_failure_data:
             error = event.step_failure_data.error
             cause = error.cause if error and error.cause else error
-            text = (cause.message if cause else "unknown error").strip().splitlines()
-            messages.append(f"{event.step_key}: {text[-1] if text else 'failed'}")
+            lines = [ln for ln in (cause.message if cause else "").splitlines() if ln.strip()]
+            messages.append(f"{event.step_key}: {lines[0] if lines else 'failed'}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed:

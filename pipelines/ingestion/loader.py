@@ -444,6 +444,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             file_size bigint, file_mtime_ns bigint, rows_in_file integer, accepted_rows integer,
             rejected_rows integer, run_id varchar, loaded_at timestamp, is_current boolean
         )""")
+    # working databases created before these columns existed get them (null: hash again)
+    for column in ("file_size", "file_mtime_ns"):
+        con.execute(f"alter table raw.delivery_manifest add column if not exists {column} bigint")
     con.execute("""
         create table if not exists raw.rejected_rows (
             extract varchar, file_name varchar, line_number integer, column_name varchar,

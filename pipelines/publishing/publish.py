@@ -20,6 +20,7 @@ PUBLISHED_TABLES: dict[str, str] = {
     "customer_facts": "select * from work.marts.customer_facts",
     "customer_tiers": "select * from work.scoring.customer_tiers",
     "credit_flags": "select * from work.scoring.credit_flags",
+    "tier_migrations": "select * from work.scoring.tier_migrations",
     "data_quality_results": "select * from work.audit.data_quality_results",
     "rejected_rows": (
         "select extract, file_name, line_number, column_name, reason, business_date, "
@@ -27,7 +28,31 @@ PUBLISHED_TABLES: dict[str, str] = {
     ),
     "delivery_manifest": "select * from work.raw.delivery_manifest",
 }
-PUBLISHED_ORDER = ["customer_facts", "customer_tiers", "credit_flags"]
+PUBLISHED_ORDER = ["customer_facts", "customer_tiers", "credit_flags", "tier_migrations"]
+# Table macros published with the tables, for BI tools: any two dates can be compared, e.g.
+# select * from reporting.tier_changes('2026-10-31', '2026-11-30'). Their bodies name tables
+# without a catalog so they bind to whatever file a reader has open.
+MACROS = [
+    """
+    create macro reporting.tier_changes(from_date, to_date) as table
+    select
+        coalesce(a.customer_id, b.customer_id) as customer_id,
+        a.abc_class as abc_class_before, b.abc_class as abc_class_after,
+        a.size_tier as size_tier_before, b.size_tier as size_tier_after,
+        a.value_class as value_class_before, b.value_class as value_class_after,
+        a.rfm_segment as rfm_segment_before, b.rfm_segment as rfm_segment_after,
+        a.monetary_12m as monetary_12m_before, b.monetary_12m as monetary_12m_after
+    from (select * from reporting.customer_tiers
+          where as_of_date = cast(from_date as date)) as a
+    full join (select * from reporting.customer_tiers
+               where as_of_date = cast(to_date as date)) as b
+        on a.customer_id = b.customer_id
+    where a.abc_class is distinct from b.abc_class
+        or a.size_tier is distinct from b.size_tier
+        or a.value_class is distinct from b.value_class
+        or a.rfm_segment is distinct from b.rfm_segment
+    """,
+]
 # Oldest DuckDB storage format the file is written in: readable by every DuckDB >= 1.0.
 STORAGE_VERSION = "v1.0.0"
 
@@ -67,6 +92,10 @@ def publish(
             counts[table] = con.execute(
                 f"select count(*) from published.reporting.{table}"
             ).fetchone()[0]
+        con.execute("use published")  # macros bind their unqualified names at creation
+        for macro in MACROS:
+            con.execute(macro)
+        con.execute("use memory")
         con.execute(
             "create table published.reporting.publication as select "
             "?::varchar as run_id, ?::date as as_of_date, ?::timestamp as published_at, "

@@ -7,7 +7,8 @@ import polars as pl
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 from pipelines.scoring.credit import flag_customers
-from pipelines.scoring.tiers import score_customers
+from pipelines.scoring.customer_value import score_customers
+from pipelines.scoring.history import tier_migrations
 from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS
 
 CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
@@ -18,13 +19,30 @@ def _read_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: str) -> pl.Da
     return con.execute(f"select * from {table} where as_of_date = ?::date", [as_of]).pl()
 
 
+def _previous_tiers(con: duckdb.DuckDBPyConnection, as_of: str):
+    """The tiers of the latest as-of date before `as_of` (an empty frame if none)."""
+    previous_date = con.execute(
+        "select max(as_of_date) from scoring.customer_tiers where as_of_date < ?::date", [as_of]
+    ).fetchone()[0]
+    frame = con.execute(
+        "select * from scoring.customer_tiers where as_of_date = ?", [previous_date]
+    ).pl()
+    return previous_date, frame
+
+
 def write_partition(
     con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, as_of: str
 ) -> None:
-    """Replace one as-of date's rows of `table` (created from the frame if absent)."""
+    """Replace one as-of date's rows of `table` (created from the frame if absent, and
+    given any column the frame has that it lacks)."""
     schema, _ = table.split(".")
     con.execute(f"create schema if not exists {schema}")
     con.execute(f"create table if not exists {table} as select * from frame limit 0")
+    # columns added by a newer version of a rule are added to the table (null before)
+    existing = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+    for name, column_type, *_ in con.execute("describe select * from frame").fetchall():
+        if name not in existing:
+            con.execute(f'alter table {table} add column "{name}" {column_type}')
     con.execute("begin transaction")
     con.execute(f"delete from {table} where as_of_date = ?::date", [as_of])
     con.execute(f"insert into {table} by name select * from frame")
@@ -33,20 +51,33 @@ def write_partition(
 
 @dg.asset(
     key=CUSTOMER_TIERS,
-    deps=[CUSTOMER_FACTS],
+    deps=[CUSTOMER_FACTS, CUSTOMER_AR],
     group_name="customer_value",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"polars", "duckdb"},
 )
 def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
-    """Customer tiers per as-of date: ABC class (F4), size tier (F5) and the RFM inputs,
-    with the configuration version that produced them."""
+    """Customer tiers per as-of date: ABC (F4), size tier (F5), revenue and profit grades (F6),
+    RFM (F7), CLV (F8), value class (F9), dimension classes (F11), development class (F12)
+    and the recommended treatment, with the configuration version that produced them; and
+    the migrations since the previous as-of date computed (F13, scoring.tier_migrations)."""
     config = crm.config()
+    as_of = context.partition_key
     with crm.connect() as con:
-        facts = _read_as_of(con, "marts.customer_facts", context.partition_key)
-        tiers = score_customers(facts, config.abc, config.size_tier, config.version)
-        write_partition(con, "scoring.customer_tiers", tiers, context.partition_key)
+        facts = _read_as_of(con, "marts.customer_facts", as_of)
+        ar = _read_as_of(con, "marts.customer_ar", as_of)
+        complaints_landed = con.execute("select count(*) > 0 from raw.complaints").fetchone()[0]
+        tiers = score_customers(facts, ar, config, complaints_landed)
+        write_partition(con, "scoring.customer_tiers", tiers, as_of)
+        previous_date, previous = _previous_tiers(con, as_of)
+        migrations = tier_migrations(previous, tiers).with_columns(
+            as_of_date=pl.lit(tiers["as_of_date"][0] if tiers.height else None, pl.Date),
+            previous_as_of_date=pl.lit(previous_date, pl.Date),
+        )
+        write_partition(con, "scoring.tier_migrations", migrations, as_of)
+    if not complaints_landed:
+        context.log.info("complaints extract has not landed: satisfaction_band is left empty")
     counts = tiers.group_by("abc_class").len().sort("abc_class")
     return dg.MaterializeResult(
         metadata={
@@ -55,6 +86,20 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
             "abc_counts": dg.MetadataValue.json(dict(counts.iter_rows())),
             "size_tier_counts": dg.MetadataValue.json(
                 dict(tiers.group_by("size_tier").len().iter_rows())
+            ),
+            "value_class_counts": dg.MetadataValue.json(
+                dict(tiers.group_by("value_class").len().iter_rows())
+            ),
+            "clv_scored": int(tiers["clv_12m"].is_not_null().sum()),
+            "previous_as_of_date": str(previous_date),
+            "migrations": dg.MetadataValue.json(
+                {
+                    f"{d}/{x}": n
+                    for d, x, n in migrations.group_by("dimension", "direction")
+                    .len()
+                    .sort("dimension", "direction")
+                    .iter_rows()
+                }
             ),
         }
     )

@@ -43,6 +43,25 @@ class GammaGammaParams:
         return self.p * self.v / (self.q - 1)
 
 
+def _minimize(negative_log_likelihood, start: np.ndarray):
+    """Quasi-Newton on log-parameters, tolerances relative to the likelihood's size; a
+    Nelder-Mead restart when the gradient method stops early."""
+    result = minimize(
+        negative_log_likelihood,
+        start,
+        method="L-BFGS-B",
+        options={"maxiter": 2_000, "ftol": 1e-13, "gtol": 1e-8},
+    )
+    if not result.success:
+        result = minimize(
+            negative_log_likelihood,
+            result.x,
+            method="Nelder-Mead",
+            options={"maxiter": 4_000, "xatol": 1e-8, "fatol": 1e-6},
+        )
+    return result
+
+
 def beta_geo_log_likelihood(
     params: BetaGeoParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
@@ -62,13 +81,7 @@ def fit_beta_geo(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BetaGeoParams
         return -beta_geo_log_likelihood(BetaGeoParams(*np.exp(log_params)), x, t_x, T).sum()
 
     start = np.log([1.0, max(T.mean(), 1.0) / max(x.mean() + 1, 1.0), 1.0, 1.0])
-    result = minimize(
-        negative,
-        start,
-        method="Nelder-Mead",
-        options={"maxiter": 20_000, "xatol": 1e-10, "fatol": 1e-10},
-    )
-    result = minimize(negative, result.x, method="L-BFGS-B")
+    result = _minimize(negative, start)
     if not np.isfinite(result.fun):
         raise ValueError(f"BG/NBD fit did not converge: {result.message}")
     return BetaGeoParams(*np.exp(result.x))
@@ -130,13 +143,7 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
     def negative(log_params: np.ndarray) -> float:
         return -gamma_gamma_log_likelihood(GammaGammaParams(*np.exp(log_params)), x, m).sum()
 
-    result = minimize(
-        negative,
-        np.log([1.0, 1.0, max(m.mean(), 1.0)]),
-        method="Nelder-Mead",
-        options={"maxiter": 20_000, "xatol": 1e-10, "fatol": 1e-10},
-    )
-    result = minimize(negative, result.x, method="L-BFGS-B")
+    result = _minimize(negative, np.log([1.0, 1.0, max(m.mean(), 1.0)]))
     params = GammaGammaParams(*np.exp(result.x))
     if not np.isfinite(result.fun) or params.q <= 1:
         raise ValueError("Gamma-Gamma fit gave no finite mean spend (q <= 1)")

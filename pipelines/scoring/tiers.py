@@ -6,39 +6,67 @@ import math
 
 import polars as pl
 
-from pipelines.config import AbcConfig, SizeTierConfig
+from pipelines.config import AbcConfig, GradeConfig, SizeTierConfig
 
 NON_TRANSACTING = "non_transacting"
+
+
+def pareto_classes(
+    frame: pl.DataFrame,
+    value: str,
+    bounds: list[tuple[str, float]],
+    rest: str,
+    name: str,
+    key: str = "customer_id",
+) -> pl.DataFrame:
+    """Classes by cumulative share of `value` (ABC analysis), with rank and cumulative share.
+
+    Rows are ranked by value (descending, then key). The share counted before a row decides
+    its class: the first class whose bound that share is below, else `rest`; so the row that
+    crosses a boundary takes the higher class. Equal values share the class of the first of
+    them. Rows whose value is not positive contribute nothing and are `rest`. Adds `name`,
+    `{name}_rank` and `{name}_cumulative_share`.
+    """
+    positive = pl.col(value).clip(lower_bound=0)
+    total = positive.sum()
+    ranked = frame.sort([value, key], descending=[True, False], nulls_last=True).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias(f"{name}_rank"),
+        pl.when(total > 0).then(positive.cum_sum() / total).alias(f"{name}_cumulative_share"),
+        _share_before=pl.when(total > 0).then((positive.cum_sum() - positive) / total),
+    )
+    share_before = pl.col("_share_before").min().over(value)
+    label = pl.when(pl.col(value).fill_null(0) <= 0).then(pl.lit(rest))
+    for cls, bound in bounds:
+        label = label.when(share_before < bound).then(pl.lit(cls))
+    return ranked.with_columns(label.otherwise(pl.lit(rest)).alias(name)).drop("_share_before")
 
 
 def abc_classes(
     frame: pl.DataFrame, cfg: AbcConfig, value: str = "net_sales_12m", key: str = "customer_id"
 ) -> pl.DataFrame:
-    """Pareto ABC classes (F4) by `value`, with rank and cumulative share.
-
-    Customers are ranked by value (descending, then key). The share counted before a
-    customer decides its class: below `a_max_cumulative_share` -> A, below
-    `b_max_cumulative_share` -> B, else C; so the customer that crosses a boundary belongs
-    to the higher class. Equal values share the class of the first of them. Customers whose
-    value is not positive contribute nothing and are C.
-    """
-    positive = pl.col(value).clip(lower_bound=0)
-    total = positive.sum()
-    ranked = frame.sort([value, key], descending=[True, False], nulls_last=True).with_columns(
-        abc_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
-        abc_cumulative_share=pl.when(total > 0).then(positive.cum_sum() / total),
-        _share_before=pl.when(total > 0).then((positive.cum_sum() - positive) / total),
+    """Pareto ABC classes (F4) by `value`: A below the A share, B below the B share, else C."""
+    bounds = [("A", cfg.a_max_cumulative_share), ("B", cfg.b_max_cumulative_share)]
+    return pareto_classes(frame, value, bounds, "C", "abc_class", key).rename(
+        {"abc_class_rank": "abc_rank", "abc_class_cumulative_share": "abc_cumulative_share"}
     )
-    share_before = pl.col("_share_before").min().over(value)
-    return ranked.with_columns(
-        abc_class=pl.when(pl.col(value).fill_null(0) <= 0)
-        .then(pl.lit("C"))
-        .when(share_before < cfg.a_max_cumulative_share)
-        .then(pl.lit("A"))
-        .when(share_before < cfg.b_max_cumulative_share)
-        .then(pl.lit("B"))
-        .otherwise(pl.lit("C"))
-    ).drop("_share_before")
+
+
+def grades(frame: pl.DataFrame, cfg: GradeConfig) -> pl.DataFrame:
+    """Grades A-D (F6) by 12m revenue (`revenue_grade`) and by 12m gross margin
+    (`profit_grade`), each by cumulative share; non-positive values are D."""
+    bounds = [
+        ("A", cfg.a_max_cumulative_share),
+        ("B", cfg.b_max_cumulative_share),
+        ("C", cfg.c_max_cumulative_share),
+    ]
+    graded = pareto_classes(frame, "net_sales_12m", bounds, "D", "revenue_grade")
+    graded = pareto_classes(graded, "gross_margin_12m", bounds, "D", "profit_grade")
+    return graded.drop(
+        "revenue_grade_rank",
+        "revenue_grade_cumulative_share",
+        "profit_grade_rank",
+        "profit_grade_cumulative_share",
+    )
 
 
 def size_tiers(
@@ -82,24 +110,3 @@ def size_tiers(
     return frame.with_columns(
         size_tier=pl.when(transacting).then(tier).otherwise(pl.lit(NON_TRANSACTING))
     )
-
-
-def score_customers(
-    facts: pl.DataFrame, abc: AbcConfig, size: SizeTierConfig, config_version: str
-) -> pl.DataFrame:
-    """customer_tiers rows for one as-of date from that date's customer facts."""
-    tiered = size_tiers(abc_classes(facts, abc), size)
-    return tiered.select(
-        "customer_id",
-        "as_of_date",
-        "customer_type",
-        "region",
-        "abc_class",
-        "abc_rank",
-        "abc_cumulative_share",
-        "size_tier",
-        pl.col("days_since_last_order").alias("recency_days"),
-        pl.col("order_days_12m").alias("frequency_12m"),
-        pl.col("net_sales_12m").alias("monetary_12m"),
-        pl.lit(config_version).alias("config_version"),
-    ).sort("customer_id")

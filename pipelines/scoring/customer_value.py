@@ -1,0 +1,82 @@
+"""All customer tiers of one as-of date (F4-F9, F11, F12), applied in one place."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.config import CrmConfig
+from pipelines.scoring.classes import (
+    development_class,
+    dimension_classes,
+    recommended_treatment,
+    value_classes,
+)
+from pipelines.scoring.clv import score_clv
+from pipelines.scoring.segments import rfm
+from pipelines.scoring.tiers import abc_classes, grades, size_tiers
+
+TIER_COLUMNS = [
+    "customer_id",
+    "as_of_date",
+    "customer_type",
+    "region",
+    "customer_status",
+    "abc_class",
+    "abc_rank",
+    "abc_cumulative_share",
+    "size_tier",
+    "revenue_grade",
+    "profit_grade",
+    "recency_days",
+    "frequency_12m",
+    "monetary_12m",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_code",
+    "rfm_segment",
+    "p_alive",
+    "expected_purchases_365d",
+    "expected_spend",
+    "clv_12m",
+    "clv_null_reason",
+    "cost_to_serve_12m",
+    "net_value_12m",
+    "value_class",
+    "development_class",
+    "need_category",
+    "frequency_band",
+    "cooperation_band",
+    "satisfaction_band",
+    "recommended_treatment",
+    "config_version",
+]
+
+
+def score_customers(
+    facts: pl.DataFrame, ar: pl.DataFrame, config: CrmConfig, complaints_landed: bool
+) -> pl.DataFrame:
+    """customer_tiers rows for one as-of date from that date's customer facts and AR."""
+    frame = facts.join(
+        ar.select("customer_id", "overdue_amount", "ar_91_180", "ar_over_180"),
+        on="customer_id",
+        how="left",
+    ).with_columns(
+        recency_days=pl.col("days_since_last_order"),
+        frequency_12m=pl.col("order_days_12m"),
+        monetary_12m=pl.col("net_sales_12m"),
+    )
+    frame = size_tiers(grades(abc_classes(frame, config.abc), config.grades), config.size_tier)
+    frame = rfm(frame, config.rfm)
+    frame = frame.join(score_clv(facts, config.clv), on="customer_id", how="left")
+    frame = value_classes(frame, config.value_classes)
+    return (
+        frame.with_columns(
+            *dimension_classes(config.dimensions, complaints_landed),
+            development_class=development_class(),
+            config_version=pl.lit(config.version),
+        )
+        .with_columns(recommended_treatment=recommended_treatment())
+        .select(TIER_COLUMNS)
+        .sort("customer_id")
+    )

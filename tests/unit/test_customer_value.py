@@ -1,0 +1,175 @@
+"""Grades (F6), RFM (F7), value classes (F9), dimensions (F11), development (F12) and the
+recommended treatment, on hand-made frames with hand-computed results."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from pipelines.config import DimensionConfig, GradeConfig, ValueClassConfig
+from pipelines.scoring.classes import (
+    development_class,
+    dimension_classes,
+    recommended_treatment,
+    value_classes,
+)
+from pipelines.scoring.segments import quintile_score, rfm
+from pipelines.scoring.tiers import grades
+
+
+def _by_id(frame: pl.DataFrame, *columns: str) -> dict:
+    rows = frame.select("customer_id", *columns).iter_rows()
+    return {r[0]: (r[1] if len(columns) == 1 else r[1:]) for r in rows}
+
+
+def test_grades_by_revenue_and_by_margin_separately():
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            # revenue shares before: a 0, b .60, c .85, d .97, e -> D (no revenue)
+            "net_sales_12m": [60.0, 25.0, 12.0, 3.0, 0.0],
+            # margin: e is the biggest earner, d loses money
+            "gross_margin_12m": [10.0, 5.0, 3.0, -1.0, 30.0],
+        }
+    )
+    cfg = GradeConfig(
+        a_max_cumulative_share=0.70, b_max_cumulative_share=0.90, c_max_cumulative_share=0.98
+    )
+    result = grades(frame, cfg)
+    assert _by_id(result, "revenue_grade", "profit_grade") == {
+        "a": ("A", "A"),  # margin shares before: e 0, a .625 -> A, b .8125 -> B, c .9375 -> C
+        "b": ("A", "B"),
+        "c": ("B", "C"),
+        "d": ("C", "D"),
+        "e": ("D", "A"),
+    }
+
+
+def test_quintile_scores_share_ties_and_skip_nulls():
+    frame = pl.DataFrame({"v": [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, None]})
+    scores = frame.select(quintile_score(pl.col("v")))["v"].to_list()
+    # n = 10, ranks 1,2,2,4,...,10 -> floor(5 (rank - 1) / 10) + 1
+    assert scores == [1, 1, 1, 2, 3, 3, 4, 4, 5, 5, None]
+
+
+def test_rfm_scores_codes_and_segments(config):
+    frame = pl.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(1, 7)],
+            "recency_days": [1, 5, 30, 90, 400, None],
+            "frequency_12m": [50, 20, 10, 3, 0, 0],
+            "monetary_12m": [9000.0, 5000.0, 1000.0, 200.0, 0.0, 0.0],
+        }
+    )
+    result = rfm(frame, config.rfm)
+    # 5 buyers: scores floor(5 (rank - 1) / 5) + 1 = rank
+    assert _by_id(result, "rfm_code", "rfm_segment") == {
+        "c1": ("555", "Champions"),
+        "c2": ("444", "Loyal"),
+        "c3": ("333", "Need Attention"),
+        "c4": ("222", "Hibernating"),
+        "c5": ("111", "Lost"),  # bought before, nothing in 12 months
+        "c6": (None, None),  # never bought: no scores
+    }
+
+
+VALUE = ValueClassConfig(
+    mvc_top_share=0.2,
+    mgc_top_share=0.2,
+    mgc_min_prior_12m_net_sales=100,
+    mgc_min_growth_rate=0.1,
+    return_handling_rate=0.05,
+    overdue_carrying_rate=0.02,
+    provision_91_180=0.5,
+    provision_over_180=1.0,
+)
+
+
+def test_value_classes_bzc_first_then_mvc_then_mgc():
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["big", "grow", "bzc", "n1", "n2", "none"],
+            "net_sales_12m": [1000.0, 300.0, 500.0, 200.0, 100.0, 0.0],
+            "net_sales_prior_12m": [900.0, 150.0, 500.0, 200.0, 50.0, 0.0],
+            "growth_rate_12m": [0.11, 1.0, 0.0, 0.0, 1.0, None],
+            "gross_margin_12m": [300.0, 60.0, 100.0, 40.0, 20.0, 0.0],
+            "clv_12m": [400.0, 50.0, 900.0, 30.0, 10.0, None],
+            "returns_12m": [0.0, 0.0, 100.0, 0.0, 0.0, 0.0],
+            "overdue_amount": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "ar_91_180": [0.0, 0.0, 50.0, 0.0, 0.0, 0.0],
+            "ar_over_180": [0.0, 0.0, 80.0, 0.0, 0.0, 0.0],
+        }
+    )
+    result = value_classes(frame, VALUE)
+    # bzc: 100 - (100 x .05 + 50 x .5 + 80 x 1) = -10 -> BZC although its CLV is the highest
+    assert _by_id(result, "cost_to_serve_12m", "net_value_12m")["bzc"] == (110.0, -10.0)
+    # 5 transacting: MVC = top ceil(1) by CLV (bzc excluded first) = big;
+    # MGC = top ceil(1) by growth among prior >= 100 and growth >= .1: grow (n2's prior is 50)
+    assert _by_id(result, "value_class") == {
+        "big": "MVC",
+        "grow": "MGC",
+        "bzc": "BZC",
+        "n1": "normal",
+        "n2": "normal",
+        "none": "normal",
+    }
+
+
+def test_development_class_dimensions_and_treatment():
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["mass", "deep", "brand", "none"],
+            "net_sales_12m_low_tier": [80.0, 10.0, 0.0, 0.0],
+            "net_sales_12m_mid_tier": [20.0, 50.0, 30.0, 0.0],
+            "net_sales_12m_high_tier": [0.0, 40.0, 70.0, 0.0],
+            "dominant_category_12m": ["dairy", "meat", "snack", None],
+            "order_count_12m": [60, 12, 6, 0],
+            "cooperation_years": [5.0, 3.0, 0.5, None],
+            "complaints_12m": [0, 2, 1, 0],
+            "avg_satisfaction_12m": [None, 4.5, 2.0, None],
+            "value_class": ["normal", "BZC", "MVC", "normal"],
+            "net_sales_12m": [100.0, 100.0, 100.0, 0.0],
+            "profit_grade": ["A", "A", "B", "D"],
+        }
+    )
+    dims = DimensionConfig(
+        high_frequency_min_orders_per_month=4,
+        medium_frequency_min_orders_per_month=1,
+        long_term_min_years=3,
+        high_satisfaction_min=4.0,
+        low_satisfaction_max=2.5,
+    )
+    result = frame.with_columns(
+        *dimension_classes(dims, complaints_landed=True),
+        development_class=development_class(),
+        recommended_treatment=recommended_treatment(),
+    )
+    assert _by_id(
+        result,
+        "development_class",
+        "need_category",
+        "frequency_band",
+        "cooperation_band",
+        "satisfaction_band",
+        "recommended_treatment",
+    ) == {
+        "mass": ("mass_distribution", "dairy", "high", "long_term", "high", "key_service"),
+        "deep": ("deep_distribution", "meat", "medium", "long_term", "high", "exit_review"),
+        "brand": ("brand", "snack", "low", "short_term", "low", "develop_to_a"),
+        "none": (None, None, None, None, "high", "reactivate"),
+    }
+    without = frame.with_columns(*dimension_classes(dims, complaints_landed=False))
+    assert without["satisfaction_band"].null_count() == 4
+
+
+@pytest.mark.parametrize("cells", [[(1, 1)], []])
+def test_the_rfm_grid_must_cover_every_cell_once(config, cells):
+    from pipelines.config import RfmConfig
+
+    segments = [s.model_dump() for s in config.rfm.segments]
+    if cells:
+        segments.append({"segment": "Twice", "r": [1], "f": [1]})
+    else:
+        segments = segments[1:]
+    with pytest.raises(ValueError, match="exactly once"):
+        RfmConfig(segments=segments)
