@@ -13,6 +13,7 @@ from pipelines.quality.checks import (
     gx_credit_flags,
     gx_customer_facts,
     gx_customer_tiers,
+    gx_product_performance,
     reconcile_ar,
     reconcile_net_sales,
 )
@@ -44,6 +45,7 @@ defs = dg.Definitions(
         *RAW_EXTRACT_CHECKS,
         gx_customer_facts,
         gx_customer_tiers,
+        gx_product_performance,
         gx_credit_flags,
         reconcile_net_sales,
         reconcile_ar,

@@ -10,14 +10,21 @@ from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
 from pipelines.resources import CrmResource
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS
-from pipelines.transform.assets import CUSTOMER_FACTS
+from pipelines.transform.assets import CUSTOMER_FACTS, PRODUCT_PERFORMANCE, dbt_project
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
 
 
 @dg.asset(
     key=PUBLISHED_WAREHOUSE,
-    deps=[CUSTOMER_TIERS, CREDIT_FLAGS, CUSTOMER_FACTS, REJECTED_ROWS, DELIVERY_MANIFEST],
+    deps=[
+        CUSTOMER_TIERS,
+        CREDIT_FLAGS,
+        CUSTOMER_FACTS,
+        PRODUCT_PERFORMANCE,
+        REJECTED_ROWS,
+        DELIVERY_MANIFEST,
+    ],
     group_name="publishing",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
@@ -37,6 +44,7 @@ def published_warehouse(
         run_id=context.run.run_id,
         as_of=date.fromisoformat(context.partition_key),
         config_version=config.version,
+        dbt_manifest=dbt_project.manifest_path,
     )
     context.log.info(f"published {warehouse}")
     return dg.MaterializeResult(

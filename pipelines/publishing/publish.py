@@ -15,12 +15,17 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publishing.columns import COLUMNS, TABLES, dbt_column_descriptions
+
 # Published table -> the query over the working database (attached as `work`) that fills it.
 PUBLISHED_TABLES: dict[str, str] = {
     "customer_facts": "select * from work.marts.customer_facts",
     "customer_tiers": "select * from work.scoring.customer_tiers",
     "credit_flags": "select * from work.scoring.credit_flags",
     "tier_migrations": "select * from work.scoring.tier_migrations",
+    "product_performance": (
+        "select * from work.marts.product_performance order by month, product_id"
+    ),
     "data_quality_results": "select * from work.audit.data_quality_results",
     "rejected_rows": (
         "select extract, file_name, line_number, column_name, reason, business_date, "
@@ -70,12 +75,46 @@ def remove_leftovers(warehouse: Path) -> list[Path]:
     return removed
 
 
+def _comment(con: duckdb.DuckDBPyConnection, dbt_manifest: Path | None) -> None:
+    """COMMENT ON every published table and on every column that has a description."""
+    for table, text in TABLES.items():
+        columns = dict(COLUMNS.get(table, {}))
+        if dbt_manifest is not None and not columns:
+            columns = dbt_column_descriptions(dbt_manifest, table)
+        con.execute(f"comment on table published.reporting.{table} is {_quote(text)}")
+        present = {
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'published' "
+                "and schema_name = 'reporting' and table_name = ?",
+                [table],
+            ).fetchall()
+        }
+        for column, description in columns.items():
+            if column in present and description:
+                con.execute(
+                    f'comment on column published.reporting.{table}."{column}" is '
+                    f"{_quote(description)}"
+                )
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def publish(
-    work_db: Path, warehouse: Path, *, run_id: str, as_of: date, config_version: str
+    work_db: Path,
+    warehouse: Path,
+    *,
+    run_id: str,
+    as_of: date,
+    config_version: str,
+    dbt_manifest: Path | None = None,
 ) -> dict[str, int]:
     """Write every published table into a fresh file and atomically replace the warehouse.
 
-    Returns the row count of each published table.
+    Tables and columns carry their descriptions as DuckDB comments (dbt-built tables from
+    `dbt_manifest`). Returns the row count of each published table.
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(warehouse)
@@ -102,6 +141,7 @@ def publish(
             "?::varchar as config_version",
             [run_id, as_of, datetime.now(), config_version],
         )
+        _comment(con, dbt_manifest)
         con.execute("detach work")
         con.execute("checkpoint published")
         con.execute("detach published")

@@ -16,11 +16,12 @@ from pipelines.quality.results import record
 from pipelines.quality.validation import CheckOutcome, validate_frame
 from pipelines.resources import CrmResource
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS
-from pipelines.transform.assets import CUSTOMER_FACTS
+from pipelines.transform.assets import CUSTOMER_FACTS, PRODUCT_PERFORMANCE
 
 GX_CUSTOMER_FACTS = "gx_customer_facts"
 GX_CUSTOMER_TIERS = "gx_customer_tiers"
 GX_CREDIT_FLAGS = "gx_credit_flags"
+GX_PRODUCT_PERFORMANCE = "gx_product_performance"
 RECONCILE_SALES = "reconcile_net_sales_with_extracts"
 RECONCILE_AR = "reconcile_ar_with_extracts"
 
@@ -29,11 +30,19 @@ CENT = 0.005
 
 
 def _gx_check(
-    context: dg.AssetCheckExecutionContext, crm: CrmResource, work_table: str, suite: str
+    context: dg.AssetCheckExecutionContext,
+    crm: CrmResource,
+    work_table: str,
+    suite: str,
+    per_as_of_date: bool = True,
 ) -> dg.AssetCheckResult:
     as_of = context.partition_key
     with crm.connect() as con:
-        frame = con.execute(f"select * from {work_table} where as_of_date = $1::date", [as_of]).pl()
+        if per_as_of_date:
+            query = f"select * from {work_table} where as_of_date = $1::date"
+            frame = con.execute(query, [as_of]).pl()
+        else:
+            frame = con.execute(f"select * from {work_table}").pl()
         outcomes = validate_frame(frame, crm.suite_path(suite))
         record(
             con,
@@ -99,6 +108,21 @@ def gx_credit_flags(
 ) -> dg.AssetCheckResult:
     """GX suite expectations/credit_flags.json on the as-of date's credit flags."""
     return _gx_check(context, crm, "scoring.credit_flags", "credit_flags")
+
+
+@dg.asset_check(
+    asset=PRODUCT_PERFORMANCE,
+    name=GX_PRODUCT_PERFORMANCE,
+    blocking=True,
+    partitions_def=as_of_partitions,
+)
+def gx_product_performance(
+    context: dg.AssetCheckExecutionContext, crm: CrmResource
+) -> dg.AssetCheckResult:
+    """GX suite expectations/product_performance.json on the product x month table."""
+    return _gx_check(
+        context, crm, "marts.product_performance", "product_performance", per_as_of_date=False
+    )
 
 
 def _reconcile(

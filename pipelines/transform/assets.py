@@ -18,6 +18,7 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 # Keys of the marts the Python assets read (dbt models are keyed <schema>/<model>).
 CUSTOMER_FACTS = dg.AssetKey(["marts", "customer_facts"])
 CUSTOMER_AR = dg.AssetKey(["marts", "customer_ar"])
+PRODUCT_PERFORMANCE = dg.AssetKey(["marts", "product_performance"])
 
 
 def _manifest_is_stale() -> bool:
@@ -39,7 +40,11 @@ if _manifest_is_stale():  # `dbt parse` once per change of the project, not per 
         ["parse", "--quiet"], target_path=dbt_project.target_path
     ).wait()
 
-MODEL_GROUPS = {"customer_facts": "customer_value", "customer_ar": "credit"}
+MODEL_GROUPS = {
+    "customer_facts": "customer_value",
+    "product_performance": "customer_value",
+    "customer_ar": "credit",
+}
 
 
 class CrmDbtTranslator(DagsterDbtTranslator):

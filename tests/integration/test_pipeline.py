@@ -71,6 +71,19 @@ def test_run_publishes_every_table(env, warehouse):
     assert outcome.published_rows["customer_tiers"] == outcome.published_rows["credit_flags"]
 
 
+def test_every_published_column_is_described(warehouse):
+    undescribed = warehouse.execute(
+        "select table_name, column_name from duckdb_columns() where schema_name = 'reporting' "
+        "and coalesce(comment, '') = '' order by 1, 2"
+    ).fetchall()
+    assert undescribed == []
+    tables = warehouse.execute(
+        "select table_name from duckdb_tables() where schema_name = 'reporting' "
+        "and coalesce(comment, '') = ''"
+    ).fetchall()
+    assert tables == []
+
+
 def test_one_row_per_customer_of_the_master(env, warehouse):
     root, _, _ = env
     landing = root / "landing"
@@ -157,6 +170,7 @@ def test_quality_results_are_published_with_the_run(env, warehouse):
         ("great_expectations", "credit_flags", True),
         ("great_expectations", "customer_facts", True),
         ("great_expectations", "customer_tiers", True),
+        ("great_expectations", "product_performance", True),
         *[("great_expectations", f"raw.{name}", True) for name in sorted(EXTRACTS)],
         ("reconciliation", "credit_flags", True),
         ("reconciliation", "customer_tiers", True),

@@ -1,0 +1,83 @@
+{{ config(materialized='table') }}
+-- Product performance per product and month up to the as-of date's month (SPEC F14-F17):
+-- sales composition with ABC class by the month's net sales, gross margin rate, channel
+-- inventory turnover, cross ratio (margin rate x turnover) and contribution ratio (cross
+-- ratio x share of sales). Rebuilt whole on every run.
+with sales as (
+    select
+        product_id,
+        date_trunc('month', order_date)::date as month,
+        sum(net_amount) as net_sales,
+        sum(gross_margin) as gross_margin,
+        sum(quantity) as sales_quantity,
+        count(distinct customer_id) as customers,
+    from {{ ref('stg_erp__sales') }}
+    where order_date <= {{ as_of_date() }}
+    group by all
+),
+
+turnover as (
+    select
+        product_id,
+        month,
+        sum(sales_quantity) filter (where average_inventory > 0) as channel_sales_quantity,
+        sum(average_inventory) filter (where average_inventory > 0) as channel_average_inventory,
+    from {{ ref('int_channel_turnover_monthly') }}
+    group by all
+),
+
+products as (
+    select product_id, category, price_tier from {{ ref('int_products_in_force') }}
+),
+
+ranked as (
+    select
+        sales.*,
+        sales.net_sales / nullif(sum(greatest(sales.net_sales, 0)) over (partition by month), 0)
+            as share_of_sales,
+        sum(greatest(sales.net_sales, 0)) over (
+            partition by month order by sales.net_sales desc, sales.product_id
+            rows between unbounded preceding and current row
+        ) / nullif(sum(greatest(sales.net_sales, 0)) over (partition by month), 0)
+            as cumulative_share,
+        row_number() over (
+            partition by month order by sales.net_sales desc, sales.product_id
+        ) as sales_rank,
+    from sales
+),
+
+final as (
+    select
+        ranked.product_id,
+        ranked.month,
+        products.category,
+        products.price_tier,
+        ranked.net_sales,
+        ranked.gross_margin,
+        ranked.sales_quantity,
+        ranked.customers,
+        ranked.sales_rank,
+        round(ranked.share_of_sales, 6) as share_of_sales,
+        round(ranked.cumulative_share, 6) as cumulative_share,
+        case
+            when ranked.net_sales <= 0 then 'C'
+            when ranked.cumulative_share - greatest(ranked.share_of_sales, 0) < 0.80 then 'A'
+            when ranked.cumulative_share - greatest(ranked.share_of_sales, 0) < 0.95 then 'B'
+            else 'C'
+        end as abc_class,
+        case when ranked.net_sales > 0
+            then round(ranked.gross_margin / ranked.net_sales, 4) end as margin_rate,
+        turnover.channel_sales_quantity,
+        turnover.channel_average_inventory,
+        round(turnover.channel_sales_quantity / turnover.channel_average_inventory, 4)
+            as channel_turnover,
+    from ranked
+    left join turnover using (product_id, month)
+    left join products using (product_id)
+)
+
+select
+    *,
+    round(margin_rate * channel_turnover, 4) as cross_ratio,
+    round(margin_rate * channel_turnover * share_of_sales, 6) as contribution_ratio,
+from final

@@ -1,0 +1,167 @@
+"""What every published table and column means: written into the warehouse as DuckDB
+comments (BI tools show them), and checked by a test to cover every published column.
+
+Tables built by dbt take their descriptions from the dbt YAML (through the manifest); the
+tables built in Python are described here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TABLES = {
+    "customer_facts": "Customer facts (SPEC F1) per customer and as-of date; built by dbt.",
+    "customer_tiers": "Customer tiers per customer and as-of date: ABC, size, grades, RFM, "
+    "CLV, value, development and dimension classes, recommended treatment (F4-F13).",
+    "credit_flags": "AR aging, credit limit, flags and recommended action per customer and "
+    "as-of date (F21-F24).",
+    "product_performance": "Product x month: sales composition and ABC, margin rate, channel "
+    "inventory turnover, cross and contribution ratios (F14-F17); built by dbt.",
+    "tier_migrations": "Class changes per customer and dimension between an as-of date and the "
+    "previous one computed (F13).",
+    "data_quality_results": "Every check of every run (GX expectations, dbt tests, "
+    "reconciliation), passed or failed, with counts and never values.",
+    "rejected_rows": "Rows quarantined on arrival, one row per broken rule.",
+    "delivery_manifest": "Every delivered file version with its hash and row counts.",
+    "publication": "The run, as-of date and configuration version of what is published.",
+}
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "customer_tiers": {
+        "customer_id": "Customer business key from the ERP (string, leading zeros kept).",
+        "as_of_date": "Business date the tiers are computed for.",
+        "customer_type": "distributor / retailer / agent / key_account / end_customer.",
+        "region": "Sales region of the customer.",
+        "customer_status": "active / prospect / closed, from the master in force.",
+        "abc_class": "F4 ABC class by 12m net sales: A up to 80% cumulative share, B up to "
+        "95%, else C; the customer crossing a boundary takes the higher class.",
+        "abc_rank": "Rank by 12m net sales (1 = largest; ties broken by customer_id).",
+        "abc_cumulative_share": "Cumulative share of 12m net sales up to this customer.",
+        "size_tier": "F5 size tier: vip / large / medium / small by 12m net sales quantiles "
+        "(or CNY thresholds); non_transacting without positive 12m sales.",
+        "revenue_grade": "F6 grade A-D by cumulative share of 12m net sales (D = tail or none).",
+        "profit_grade": "F6 grade A-D by cumulative share of 12m gross margin (D = tail or "
+        "loss-making).",
+        "recency_days": "F7 recency: days since the last purchase (null = never bought).",
+        "frequency_12m": "F7 frequency: distinct order days in 12m.",
+        "monetary_12m": "F7 monetary: 12m net sales, CNY.",
+        "rfm_r": "Recency score 1-5 by quintile (5 = most recent).",
+        "rfm_f": "Frequency score 1-5 by quintile.",
+        "rfm_m": "Monetary score 1-5 by quintile.",
+        "rfm_code": "The three scores concatenated, e.g. 545.",
+        "rfm_segment": "Named segment from the R x F grid of the configuration; Lost = no "
+        "purchase in 12m.",
+        "p_alive": "F8 BG/NBD probability that the customer is still active.",
+        "expected_purchases_365d": "F8 BG/NBD expected purchase days in the next 365 days.",
+        "expected_spend": "F8 Gamma-Gamma expected spend per purchase day, CNY (population "
+        "mean without repeat purchases).",
+        "clv_12m": "F8 12-month CLV, CNY: monthly expected purchases x expected spend, "
+        "discounted 1% a month, times the 12m margin rate (1 where cost is unknown).",
+        "clv_null_reason": "Why CLV is null for this customer (null when it is computed).",
+        "cost_to_serve_12m": "F9 cost to serve, CNY: returns handling, overdue carrying cost "
+        "and bad-debt provision.",
+        "net_value_12m": "F9 12m gross margin minus cost to serve, CNY.",
+        "value_class": "F9 MVC (most valuable) / MGC (most growth) / BZC (below zero) / normal.",
+        "development_class": "F12 mass_distribution / deep_distribution / brand from the price "
+        "tier with most 12m sales.",
+        "need_category": "F11 product category with the largest 12m net sales.",
+        "frequency_band": "F11 high / medium / low by orders per month over 12m.",
+        "cooperation_band": "F11 long_term (at least 3 years) / short_term.",
+        "satisfaction_band": "F11 high / mid / low from complaint satisfaction (null without "
+        "the complaints extract).",
+        "recommended_treatment": "key_service / develop_to_a / maintain / exit_review / "
+        "reactivate, from the profit grade and value class.",
+        "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "credit_flags": {
+        "customer_id": "Customer business key from the ERP.",
+        "as_of_date": "Business date of the ledger (documents dated after it do not exist).",
+        "ar_balance": "What the customer owes, CNY = invoices + reversals - receipts - credit "
+        "notes = sum of the buckets - unapplied credit.",
+        "unapplied_credit": "Money received and credit notes not applied to any invoice, CNY.",
+        "overdue_amount": "Open amount past its (possibly extended) due date, CNY.",
+        "ar_current": "Open amount not yet due, CNY.",
+        "ar_1_30": "Open amount 1-30 days past due, CNY.",
+        "ar_31_60": "Open amount 31-60 days past due, CNY.",
+        "ar_61_90": "Open amount 61-90 days past due, CNY.",
+        "ar_91_180": "Open amount 91-180 days past due, CNY.",
+        "ar_over_180": "Open amount more than 180 days past due, CNY.",
+        "dso": "Days sales outstanding = ar_balance / (net sales of the last 90 days / 90).",
+        "bounced_payments_90d": "Reversals (bounced receipts) in the last 90 days.",
+        "max_days_past_due": "Days past due of the oldest open item.",
+        "abc_class": "The customer's ABC class on the same date (drives the limit).",
+        "is_new_customer": "Onboarded less than 6 months ago or fewer than 3 orders.",
+        "credit_limit": "F23 credit limit, CNY; null = unlimited (A customers, monitored).",
+        "utilisation": "ar_balance / credit_limit (null when unlimited).",
+        "reason_codes": "F24 flags: OVER_LIMIT, OVERDUE_60, BOUNCED_PAYMENT_90D, "
+        "BAD_DEBT_RISK_180.",
+        "is_flagged": "True when any reason code applies.",
+        "recommended_action": "none / require_guarantee_or_deposit / reduce_supply / "
+        "cash_on_delivery / hold_shipments: the strongest the flags call for.",
+        "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "tier_migrations": {
+        "customer_id": "Customer business key from the ERP.",
+        "dimension": "The classification that changed (abc_class, size_tier, ...).",
+        "from_class": "Class on the previous as-of date (null = not classified then).",
+        "to_class": "Class on this as-of date (null = no longer classified).",
+        "direction": "upgrade / downgrade / changed / new / lost.",
+        "reason": "12m net sales, net value and CLV before and after.",
+        "as_of_date": "The as-of date of the change.",
+        "previous_as_of_date": "The as-of date compared with.",
+    },
+    "data_quality_results": {
+        "run_id": "Dagster run that ran the check.",
+        "checked_at": "When the check ran.",
+        "as_of_date": "Business date of the data checked.",
+        "table_name": "Table or model checked.",
+        "partition_key": "Dagster partition (the as-of date).",
+        "check_source": "great_expectations / dbt_test / reconciliation.",
+        "check_name": "Expectation, dbt test or reconciliation figure.",
+        "column_name": "Column checked, where there is one.",
+        "parameters": "The check's parameters (JSON).",
+        "severity": "critical (blocks publication) or warning.",
+        "passed": "Whether the check passed.",
+        "element_count": "Rows checked.",
+        "unexpected_count": "Rows that failed the check (counts only, never values).",
+        "observed_value": "Reconciliation figures: published and from the extracts.",
+    },
+    "rejected_rows": {
+        "extract": "Extract the row came from.",
+        "file_name": "<extract>/<file> the row was delivered in.",
+        "line_number": "Line of the file (1 = header).",
+        "column_name": "Column at fault (* = the whole line).",
+        "reason": "The rule the row broke.",
+        "business_date": "Business date of the file.",
+        "file_sha256": "Hash of the file version.",
+        "run_id": "Run that loaded the file.",
+    },
+    "delivery_manifest": {
+        "extract": "Extract of the file.",
+        "file_name": "<extract>/<file>.",
+        "business_date": "Business date in the file name.",
+        "file_sha256": "SHA-256 of the file's content.",
+        "file_size": "Size in bytes.",
+        "file_mtime_ns": "Modification time seen (ns since the epoch).",
+        "rows_in_file": "Data rows in the file.",
+        "accepted_rows": "Rows loaded.",
+        "rejected_rows": "Rows quarantined (rows_in_file = accepted_rows + rejected_rows).",
+        "run_id": "Run that loaded this version.",
+        "loaded_at": "When it was loaded.",
+        "is_current": "True for the version in force; earlier versions were corrected.",
+    },
+    "publication": {
+        "run_id": "Run that published the warehouse.",
+        "as_of_date": "As-of date of that run.",
+        "published_at": "When it was published.",
+        "config_version": "Version of config/crm.yaml in force.",
+    },
+}
+
+
+def dbt_column_descriptions(manifest_path: Path, model: str) -> dict[str, str]:
+    """Column descriptions of a dbt model, from the manifest."""
+    nodes = json.loads(Path(manifest_path).read_text(encoding="utf-8"))["nodes"]
+    node = nodes.get(f"model.crm.{model}", {})
+    return {c: meta.get("description", "") for c, meta in node.get("columns", {}).items()}
