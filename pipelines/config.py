@@ -112,6 +112,11 @@ class DimensionConfig(_Strict):
     low_satisfaction_max: float = Field(ge=1, le=5)
 
 
+class ChurnConfig(_Strict):
+    interval_multiple: float = Field(gt=0)
+    fallback_days: int = Field(gt=0)
+
+
 class CreditConfig(_Strict):
     overdue_flag_days: int = Field(gt=0)
     bounced_lookback_days: int = Field(gt=0)
@@ -139,6 +144,7 @@ class CrmConfig(_Strict):
     clv: ClvConfig
     value_classes: ValueClassConfig
     dimensions: DimensionConfig
+    churn: ChurnConfig
     credit: CreditConfig
     ingestion: IngestionConfig
 

@@ -70,6 +70,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "cooperation_band": "F11 long_term (at least 3 years) / short_term.",
         "satisfaction_band": "F11 high / mid / low from complaint satisfaction (null without "
         "the complaints extract).",
+        "median_order_interval_days": "Median days between consecutive order dates.",
+        "is_churn_risk": "F19 true when days since the last order exceed 3 x the median gap "
+        "(90 days with fewer than two order days); null for never-buyers.",
+        "churn_risk_reason": "Why the customer is at risk of churning.",
         "recommended_treatment": "key_service / develop_to_a / maintain / exit_review / "
         "reactivate, from the profit grade and value class.",
         "config_version": "Version of config/crm.yaml that produced the row.",

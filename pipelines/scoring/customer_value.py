@@ -6,6 +6,7 @@ import polars as pl
 
 from pipelines.config import CrmConfig
 from pipelines.scoring.classes import (
+    churn_risk,
     development_class,
     dimension_classes,
     recommended_treatment,
@@ -48,6 +49,9 @@ TIER_COLUMNS = [
     "frequency_band",
     "cooperation_band",
     "satisfaction_band",
+    "median_order_interval_days",
+    "is_churn_risk",
+    "churn_risk_reason",
     "recommended_treatment",
     "config_version",
 ]
@@ -73,6 +77,7 @@ def score_customers(
     return (
         frame.with_columns(
             *dimension_classes(config.dimensions, complaints_landed),
+            *churn_risk(config.churn),
             development_class=development_class(),
             config_version=pl.lit(config.version),
         )

@@ -173,3 +173,27 @@ def test_the_rfm_grid_must_cover_every_cell_once(config, cells):
         segments = segments[1:]
     with pytest.raises(ValueError, match="exactly once"):
         RfmConfig(segments=segments)
+
+
+def test_churn_risk_against_each_customers_own_rhythm(config):
+    from pipelines.scoring.classes import churn_risk
+
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["weekly_late", "weekly_ok", "one_order_old", "never"],
+            "days_since_last_order": [22, 20, 91, None],
+            "median_order_interval_days": [7.0, 7.0, None, None],
+        },
+        schema_overrides={"days_since_last_order": pl.Int64},
+    )
+    result = frame.with_columns(*churn_risk(config.churn))
+    assert _by_id(result, "is_churn_risk", "churn_risk_reason") == {
+        # 22 > 3 x 7 = 21
+        "weekly_late": (True, "no order for 22 days, more than 3 x the median gap of 7.0 days"),
+        "weekly_ok": (False, None),
+        "one_order_old": (
+            True,
+            "no order for 91 days, more than 90 days (fewer than two order days)",
+        ),
+        "never": (None, None),
+    }

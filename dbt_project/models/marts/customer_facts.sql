@@ -19,6 +19,10 @@ complaints as (
     select * from {{ ref('int_customer_complaints') }}
 ),
 
+intervals as (
+    select * from {{ ref('int_customer_order_intervals') }}
+),
+
 documents as (
     select distinct customer_id from {{ ref('stg_erp__payments') }}
     where doc_date <= {{ as_of_date() }}
@@ -129,11 +133,13 @@ joined as (
         coalesce(complaints.open_complaints, 0) as open_complaints,
         round(complaints.avg_days_to_resolve_12m, 1) as avg_days_to_resolve_12m,
         round(complaints.avg_satisfaction_12m, 2) as avg_satisfaction_12m,
+        intervals.median_order_interval_days,
     from universe
     left join customers using (customer_id)
     left join per_customer using (customer_id)
     left join mix using (customer_id)
     left join complaints using (customer_id)
+    left join intervals using (customer_id)
 ),
 
 final as (

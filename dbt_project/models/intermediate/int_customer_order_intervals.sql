@@ -1,0 +1,23 @@
+-- Each customer's median gap between consecutive order dates on or before the as-of date
+-- (SPEC F19: a customer is at risk when the gap since the last order exceeds k times it).
+with order_days as (
+    select distinct customer_id, order_date
+    from {{ ref('stg_erp__sales') }}
+    where order_date <= {{ as_of_date() }}
+),
+
+gaps as (
+    select
+        customer_id,
+        order_date - lag(order_date) over (partition by customer_id order by order_date)
+            as gap_days,
+    from order_days
+)
+
+select
+    customer_id,
+    median(gap_days) as median_order_interval_days,
+    count(gap_days) as order_intervals,
+from gaps
+where gap_days is not null
+group by customer_id
