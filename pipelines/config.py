@@ -112,6 +112,28 @@ class DimensionConfig(_Strict):
     low_satisfaction_max: float = Field(ge=1, le=5)
 
 
+class ProspectConfig(_Strict):
+    stage_points: dict[str, float]
+    contact_within_30_days_points: float = Field(ge=0)
+    contact_within_90_days_points: float = Field(ge=0)
+    points_per_visit: float = Field(ge=0)
+    max_visit_points: float = Field(ge=0)
+    volume_points: dict[float, float]
+    referral_by_key_customer_points: float = Field(ge=0)
+    a_min: float
+    b_min: float
+    c_min: float
+
+    @model_validator(mode="after")
+    def _valid(self) -> ProspectConfig:
+        stages = {"new", "contacted", "qualified", "negotiating", "trial_order", "lost"}
+        if set(self.stage_points) != stages:
+            raise ValueError(f"prospects.stage_points needs exactly the stages {sorted(stages)}")
+        if not self.a_min > self.b_min > self.c_min:
+            raise ValueError("prospects: a_min > b_min > c_min required")
+        return self
+
+
 class ChurnConfig(_Strict):
     interval_multiple: float = Field(gt=0)
     fallback_days: int = Field(gt=0)
@@ -145,6 +167,7 @@ class CrmConfig(_Strict):
     value_classes: ValueClassConfig
     dimensions: DimensionConfig
     churn: ChurnConfig
+    prospects: ProspectConfig
     credit: CreditConfig
     ingestion: IngestionConfig
 

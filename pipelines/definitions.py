@@ -18,7 +18,7 @@ from pipelines.quality.checks import (
     reconcile_net_sales,
 )
 from pipelines.resources import crm_resource_from_env
-from pipelines.scoring.assets import credit_flags, customer_tiers
+from pipelines.scoring.assets import credit_flags, customer_tiers, prospect_grades
 from pipelines.settings import apply_environment, dbt_executable
 from pipelines.transform.assets import crm_dbt_models, dbt_project
 
@@ -40,7 +40,14 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_extracts, crm_dbt_models, customer_tiers, credit_flags, published_warehouse],
+    assets=[
+        raw_extracts,
+        crm_dbt_models,
+        customer_tiers,
+        credit_flags,
+        prospect_grades,
+        published_warehouse,
+    ],
     asset_checks=[
         *RAW_EXTRACT_CHECKS,
         gx_customer_facts,

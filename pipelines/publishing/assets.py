@@ -9,7 +9,7 @@ from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
 from pipelines.resources import CrmResource
-from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS
+from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES
 from pipelines.transform.assets import CUSTOMER_FACTS, PRODUCT_PERFORMANCE, dbt_project
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
@@ -22,6 +22,7 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
         CREDIT_FLAGS,
         CUSTOMER_FACTS,
         PRODUCT_PERFORMANCE,
+        PROSPECT_GRADES,
         REJECTED_ROWS,
         DELIVERY_MANIFEST,
     ],

@@ -18,6 +18,8 @@ TABLES = {
     "as-of date (F21-F24).",
     "product_performance": "Product x month: sales composition and ABC, margin rate, channel "
     "inventory turnover, cross and contribution ratios (F14-F17); built by dbt.",
+    "prospect_grades": "Prospects graded A-D by likelihood to close, with the points behind "
+    "each grade, per as-of date (F10); empty without the prospects extract.",
     "tier_migrations": "Class changes per customer and dimension between an as-of date and the "
     "previous one computed (F13).",
     "data_quality_results": "Every check of every run (GX expectations, dbt tests, "
@@ -104,6 +106,22 @@ COLUMNS: dict[str, dict[str, str]] = {
         "recommended_action": "none / require_guarantee_or_deposit / reduce_supply / "
         "cash_on_delivery / hold_shipments: the strongest the flags call for.",
         "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "prospect_grades": {
+        "prospect_id": "Lead key from the prospects extract (the name is never published).",
+        "as_of_date": "Business date of the grading.",
+        "customer_type": "Expected customer type of the lead.",
+        "region": "Sales region of the lead.",
+        "stage": "new / contacted / qualified / negotiating / trial_order / lost.",
+        "lead_source": "Where the lead came from.",
+        "referred_by_customer_id": "Existing customer who referred the lead, if any.",
+        "stage_points": "Points for the stage (config prospects.stage_points).",
+        "contact_points": "Points for a contact within 30 / 90 days.",
+        "visit_points": "Points per visit, capped.",
+        "volume_points": "Points for the expected monthly volume.",
+        "referral_points": "Points for a referral by a VIP, large or A customer.",
+        "prospect_score": "Sum of the points.",
+        "prospect_grade": "A / B / C / D by score; lost prospects are D.",
     },
     "tier_migrations": {
         "customer_id": "Customer business key from the ERP.",

@@ -23,6 +23,7 @@ PUBLISHED_TABLES: dict[str, str] = {
     "customer_tiers": "select * from work.scoring.customer_tiers",
     "credit_flags": "select * from work.scoring.credit_flags",
     "tier_migrations": "select * from work.scoring.tier_migrations",
+    "prospect_grades": "select * from work.scoring.prospect_grades order by as_of_date, prospect_id",
     "product_performance": (
         "select * from work.marts.product_performance order by month, product_id"
     ),

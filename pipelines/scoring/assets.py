@@ -1,5 +1,7 @@
 """Scoring assets: customer tiers and credit flags computed in Polars from the dbt marts."""
 
+from datetime import date
+
 import dagster as dg
 import duckdb
 import polars as pl
@@ -9,10 +11,13 @@ from pipelines.resources import CrmResource
 from pipelines.scoring.credit import flag_customers
 from pipelines.scoring.customer_value import score_customers
 from pipelines.scoring.history import tier_migrations
+from pipelines.scoring.prospects import grade_prospects
 from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS
 
 CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
 CREDIT_FLAGS = dg.AssetKey(["scoring", "credit_flags"])
+PROSPECT_GRADES = dg.AssetKey(["scoring", "prospect_grades"])
+PROSPECTS_IN_FORCE = dg.AssetKey(["intermediate", "int_prospects_in_force"])
 
 
 def _read_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: str) -> pl.DataFrame:
@@ -131,6 +136,38 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
             "ar_balance_total": float(flags["ar_balance"].cast(pl.Float64).sum()),
             "actions": dg.MetadataValue.json(
                 dict(flags.group_by("recommended_action").len().iter_rows())
+            ),
+            "config_version": config.version,
+        }
+    )
+
+
+@dg.asset(
+    key=PROSPECT_GRADES,
+    deps=[CUSTOMER_TIERS, PROSPECTS_IN_FORCE],
+    group_name="customer_value",
+    partitions_def=as_of_partitions,
+    backfill_policy=one_date_per_run,
+    kinds={"polars", "duckdb"},
+)
+def prospect_grades(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
+    """Prospect grades A-D by likelihood to close (F10) from the prospect list in force,
+    with the points behind each grade. Empty, with a message, when the optional prospects
+    extract has not landed."""
+    config = crm.config()
+    as_of = context.partition_key
+    with crm.connect() as con:
+        prospects = con.execute("select * from intermediate.int_prospects_in_force").pl()
+        tiers = _read_as_of(con, "scoring.customer_tiers", as_of)
+        grades = grade_prospects(prospects, tiers, config.prospects, date.fromisoformat(as_of))
+        write_partition(con, "scoring.prospect_grades", grades, as_of)
+    if prospects.is_empty():
+        context.log.info("prospects extract has not landed: no prospect grades for " + as_of)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": grades.height,
+            "grades": dg.MetadataValue.json(
+                dict(grades.group_by("prospect_grade").len().sort("prospect_grade").iter_rows())
             ),
             "config_version": config.version,
         }

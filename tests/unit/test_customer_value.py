@@ -197,3 +197,50 @@ def test_churn_risk_against_each_customers_own_rhythm(config):
         ),
         "never": (None, None),
     }
+
+
+def test_prospect_grades_from_points(config):
+    from datetime import date
+
+    from pipelines.scoring.prospects import grade_prospects
+
+    prospects = pl.DataFrame(
+        {
+            "prospect_id": ["hot", "warm", "cold", "lost"],
+            "customer_type": ["distributor"] * 4,
+            "region": ["east"] * 4,
+            "lead_source": ["referral"] * 4,
+            "stage": ["trial_order", "qualified", "new", "lost"],
+            "expected_monthly_volume": [60000.0, 20000.0, 1000.0, 90000.0],
+            "last_contact_date": [
+                date(2026, 6, 20),
+                date(2026, 5, 1),
+                date(2025, 1, 1),
+                date(2026, 6, 29),
+            ],
+            "visit_count": [12, 3, 0, 20],
+            "referred_by_customer_id": ["000001", None, "000002", "000001"],
+        }
+    )
+    tiers = pl.DataFrame(
+        {
+            "customer_id": ["000001", "000002"],
+            "size_tier": ["vip", "small"],
+            "abc_class": ["A", "C"],
+        }
+    )
+    grades = grade_prospects(prospects, tiers, config.prospects, date(2026, 6, 30))
+    got = {
+        r["prospect_id"]: (r["prospect_score"], r["prospect_grade"])
+        for r in grades.iter_rows(named=True)
+    }
+    assert got == {
+        # trial 40 + contact 10 days ago 20 + visits 12 x 2 capped 20 + volume 10 + VIP referral 10
+        "hot": (100.0, "A"),
+        # qualified 20 + contact 60 days ago 10 + visits 6 + volume 5 = 41
+        "warm": (41.0, "C"),
+        # new 5, referrer is small and C: no referral points
+        "cold": (5.0, "D"),
+        # lost is D whatever its points
+        "lost": (0.0 + 20 + 20 + 10 + 10, "D"),
+    }

@@ -1,0 +1,75 @@
+"""Prospect grades A-D by likelihood to close (SPEC F10): plain Polars functions."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.config import ProspectConfig
+
+# Referrers whose word counts: the customer's size tier or ABC class on the same date.
+KEY_CUSTOMER = (pl.col("referrer_size_tier").is_in(["vip", "large"])) | (
+    pl.col("referrer_abc_class") == "A"
+)
+
+
+def grade_prospects(
+    prospects: pl.DataFrame, tiers: pl.DataFrame, cfg: ProspectConfig, as_of_date
+) -> pl.DataFrame:
+    """prospect_grades rows: points from stage, recency of contact, visits, expected volume
+    and a referral by a key customer (VIP, large or A), the grade and the points' breakdown.
+    A lost prospect is D whatever its points."""
+    referrers = tiers.select(
+        pl.col("customer_id").alias("referred_by_customer_id"),
+        pl.col("size_tier").alias("referrer_size_tier"),
+        pl.col("abc_class").alias("referrer_abc_class"),
+    )
+    days = (pl.lit(as_of_date) - pl.col("last_contact_date")).dt.total_days()
+    volume = pl.col("expected_monthly_volume").cast(pl.Float64).fill_null(0)
+    volume_points = pl.lit(0.0)
+    for threshold, points in sorted(cfg.volume_points.items()):
+        volume_points = pl.when(volume >= threshold).then(pl.lit(points)).otherwise(volume_points)
+    parts = {
+        "stage_points": pl.col("stage").replace_strict(
+            cfg.stage_points, default=0.0, return_dtype=pl.Float64
+        ),
+        "contact_points": pl.when(days <= 30)
+        .then(cfg.contact_within_30_days_points)
+        .when(days <= 90)
+        .then(cfg.contact_within_90_days_points)
+        .otherwise(0.0),
+        "visit_points": (pl.col("visit_count").fill_null(0) * cfg.points_per_visit)
+        .clip(upper_bound=cfg.max_visit_points)
+        .cast(pl.Float64),
+        "volume_points": volume_points,
+        "referral_points": pl.when(KEY_CUSTOMER.fill_null(False))
+        .then(cfg.referral_by_key_customer_points)
+        .otherwise(0.0),
+    }
+    scored = (
+        prospects.join(referrers, on="referred_by_customer_id", how="left")
+        .with_columns(**parts)
+        .with_columns(prospect_score=pl.sum_horizontal(*parts))
+    )
+    grade = (
+        pl.when(pl.col("stage") == "lost")
+        .then(pl.lit("D"))
+        .when(pl.col("prospect_score") >= cfg.a_min)
+        .then(pl.lit("A"))
+        .when(pl.col("prospect_score") >= cfg.b_min)
+        .then(pl.lit("B"))
+        .when(pl.col("prospect_score") >= cfg.c_min)
+        .then(pl.lit("C"))
+        .otherwise(pl.lit("D"))
+    )
+    return scored.select(
+        "prospect_id",
+        pl.lit(as_of_date).alias("as_of_date"),
+        "customer_type",
+        "region",
+        "stage",
+        "lead_source",
+        "referred_by_customer_id",
+        *parts,
+        "prospect_score",
+        grade.alias("prospect_grade"),
+    ).sort("prospect_id")
