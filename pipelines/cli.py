@@ -116,7 +116,7 @@ def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
     if outcome.success:
         click.echo(f"published {as_of_date} to {settings.warehouse_path}")
         for table, n in outcome.published_rows.items():
-            click.echo(f"  reporting.{table:<22} {n:>10,} rows")
+            click.echo(f"  reporting.{table:<30} {n:>10,} rows")
         click.echo(
             f"Dagster run {outcome.run_id} is recorded in {settings.dagster_home} "
             "(`make ui` shows it)"

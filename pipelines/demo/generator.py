@@ -709,21 +709,24 @@ def _generate_complaints(
 
 
 def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFrame) -> dict:
-    """One targets file per calendar year: region × month, plus the top customers × month."""
+    """One targets file per calendar year: region × month, plus the top customers × month,
+    set 8-10% above the trailing year's sales."""
     files = {}
     history = sales.with_columns(period=pl.col("order_date").dt.strftime("%Y-%m"))
     regions = customers.select("customer_id", "region")
     for year in range(spec.start_date.year, spec.end_date.year + 1):
         delivered = max(date(year, 1, 1), spec.start_date)
-        base = history.filter(pl.col("order_date").dt.year() == year - 1)
-        if base.is_empty():
-            base = history.filter(pl.col("order_date").dt.year() == year)
+        # the trailing year's sales, annualised when the history is shorter
+        since = max(delivered - timedelta(days=365), spec.start_date)
+        until = delivered if (delivered - since).days >= 60 else since + timedelta(days=90)
+        base = history.filter(pl.col("order_date") >= since, pl.col("order_date") < until)
+        annual = 365 / max((until - since).days, 1)
         months = pl.DataFrame({"period": [f"{year}-{m:02d}" for m in range(1, 13)]})
         by_region = (
             base.join(regions, on="customer_id")
             .group_by("region")
             .agg(
-                ((pl.col("net_amount").sum() / 12 * 1.1 / 1000).round(0) * 1000).alias(
+                ((pl.col("net_amount").sum() * annual / 12 * 1.1 / 1000).round(0) * 1000).alias(
                     "target_net_sales"
                 )
             )
@@ -733,7 +736,7 @@ def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFra
         top = (
             base.group_by("customer_id")
             .agg(
-                ((pl.col("net_amount").sum() / 12 * 1.08 / 100).round(0) * 100).alias(
+                ((pl.col("net_amount").sum() * annual / 12 * 1.08 / 100).round(0) * 100).alias(
                     "target_net_sales"
                 )
             )

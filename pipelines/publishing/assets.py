@@ -10,7 +10,12 @@ from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
 from pipelines.resources import CrmResource
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES
-from pipelines.transform.assets import CUSTOMER_FACTS, PRODUCT_PERFORMANCE, dbt_project
+from pipelines.transform.assets import (
+    CUSTOMER_FACTS,
+    MONTHLY_MARTS,
+    PRODUCT_PERFORMANCE,
+    dbt_project,
+)
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
 
@@ -22,6 +27,7 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
         CREDIT_FLAGS,
         CUSTOMER_FACTS,
         PRODUCT_PERFORMANCE,
+        *MONTHLY_MARTS,
         PROSPECT_GRADES,
         REJECTED_ROWS,
         DELIVERY_MANIFEST,

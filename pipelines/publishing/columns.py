@@ -16,6 +16,10 @@ TABLES = {
     "CLV, value, development and dimension classes, recommended treatment (F4-F13).",
     "credit_flags": "AR aging, credit limit, flags and recommended action per customer and "
     "as-of date (F21-F24).",
+    "customer_monthly_performance": "Customer x month: net sales, margin, orders, share of "
+    "company sales and achievement vs target (F2); built by dbt.",
+    "customer_retention_monthly": "Month: active, retained, lost and new customers and the "
+    "retention rate (F19); built by dbt.",
     "product_performance": "Product x month: sales composition and ABC, margin rate, channel "
     "inventory turnover, cross and contribution ratios (F14-F17); built by dbt.",
     "prospect_grades": "Prospects graded A-D by likelihood to close, with the points behind "

@@ -24,6 +24,12 @@ PUBLISHED_TABLES: dict[str, str] = {
     "credit_flags": "select * from work.scoring.credit_flags",
     "tier_migrations": "select * from work.scoring.tier_migrations",
     "prospect_grades": "select * from work.scoring.prospect_grades order by as_of_date, prospect_id",
+    "customer_monthly_performance": (
+        "select * from work.marts.customer_monthly_performance order by month, customer_id"
+    ),
+    "customer_retention_monthly": (
+        "select * from work.marts.customer_retention_monthly order by month"
+    ),
     "product_performance": (
         "select * from work.marts.product_performance order by month, product_id"
     ),

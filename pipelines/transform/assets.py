@@ -19,6 +19,10 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 CUSTOMER_FACTS = dg.AssetKey(["marts", "customer_facts"])
 CUSTOMER_AR = dg.AssetKey(["marts", "customer_ar"])
 PRODUCT_PERFORMANCE = dg.AssetKey(["marts", "product_performance"])
+MONTHLY_MARTS = [
+    dg.AssetKey(["marts", "customer_monthly_performance"]),
+    dg.AssetKey(["marts", "customer_retention_monthly"]),
+]
 
 
 def _manifest_is_stale() -> bool:
@@ -43,6 +47,8 @@ if _manifest_is_stale():  # `dbt parse` once per change of the project, not per 
 MODEL_GROUPS = {
     "customer_facts": "customer_value",
     "product_performance": "customer_value",
+    "customer_monthly_performance": "customer_value",
+    "customer_retention_monthly": "customer_value",
     "customer_ar": "credit",
 }
 

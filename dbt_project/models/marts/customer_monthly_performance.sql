@@ -1,0 +1,49 @@
+{{ config(materialized='table') }}
+-- Transaction performance per customer and month up to the as-of date (SPEC F2): net sales,
+-- gross margin, orders, the customer's share of the company's sales that month, and the
+-- achievement against the customer's target where one exists (latest delivered target for
+-- the month). Rebuilt whole on every run; sum the months for a year.
+with sales as (
+    select
+        customer_id,
+        date_trunc('month', order_date)::date as month,
+        sum(net_amount) as net_sales,
+        sum(gross_margin) as gross_margin,
+        count(distinct order_id) as order_count,
+    from {{ ref('stg_erp__sales') }}
+    where order_date <= {{ as_of_date() }}
+    group by all
+),
+
+targets as (
+    select customer_id, strptime(period, '%Y-%m')::date as month, target_net_sales
+    from {{ ref('stg_erp__targets') }}
+    where customer_id is not null and delivered_date <= {{ as_of_date() }}
+    qualify row_number() over (
+        partition by customer_id, period order by delivered_date desc
+    ) = 1
+),
+
+final as (
+    select
+        coalesce(sales.customer_id, targets.customer_id) as customer_id,
+        coalesce(sales.month, targets.month) as month,
+        year(coalesce(sales.month, targets.month)) as year,
+        coalesce(sales.net_sales, 0) as net_sales,
+        coalesce(sales.gross_margin, 0) as gross_margin,
+        coalesce(sales.order_count, 0) as order_count,
+        round(
+            coalesce(sales.net_sales, 0)
+            / nullif(sum(sales.net_sales) over (partition by coalesce(sales.month, targets.month)), 0),
+            6
+        ) as share_of_company_sales,
+        targets.target_net_sales,
+        case when targets.target_net_sales > 0
+            then round(coalesce(sales.net_sales, 0) / targets.target_net_sales, 4)
+        end as target_achievement,
+    from sales
+    full join targets using (customer_id, month)
+    where coalesce(sales.month, targets.month) <= date_trunc('month', {{ as_of_date() }})
+)
+
+select * from final
