@@ -22,6 +22,8 @@ TABLES = {
     "retention rate (F19); built by dbt.",
     "product_performance": "Product x month: sales composition and ABC, margin rate, channel "
     "inventory turnover, cross and contribution ratios (F14-F17); built by dbt.",
+    "customer_composition": "Sales and share by customer type, region and ABC class within "
+    "type, per as-of date (F3).",
     "prospect_grades": "Prospects graded A-D by likelihood to close, with the points behind "
     "each grade, per as-of date (F10); empty without the prospects extract.",
     "tier_migrations": "Class changes per customer and dimension between an as-of date and the "
@@ -110,6 +112,17 @@ COLUMNS: dict[str, dict[str, str]] = {
         "recommended_action": "none / require_guarantee_or_deposit / reduce_supply / "
         "cash_on_delivery / hold_shipments: the strongest the flags call for.",
         "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "customer_composition": {
+        "as_of_date": "Business date of the composition.",
+        "dimension": "customer_type / region / customer_type_abc.",
+        "segment": "The segment, e.g. distributor, east or distributor/A.",
+        "customers": "Customers in the segment (master in force and any with activity).",
+        "transacting_customers": "Customers with positive 12m net sales.",
+        "net_sales_12m": "12m net sales of the segment, CNY.",
+        "gross_margin_12m": "12m gross margin of the segment, CNY.",
+        "share_of_company_12m": "Segment's share of the company's 12m net sales.",
+        "share_within_type_12m": "For type x ABC: share of the type's 12m net sales.",
     },
     "prospect_grades": {
         "prospect_id": "Lead key from the prospects extract (the name is never published).",

@@ -23,6 +23,9 @@ PUBLISHED_TABLES: dict[str, str] = {
     "customer_tiers": "select * from work.scoring.customer_tiers",
     "credit_flags": "select * from work.scoring.credit_flags",
     "tier_migrations": "select * from work.scoring.tier_migrations",
+    "customer_composition": (
+        "select * from work.scoring.customer_composition order by as_of_date, dimension, segment"
+    ),
     "prospect_grades": "select * from work.scoring.prospect_grades order by as_of_date, prospect_id",
     "customer_monthly_performance": (
         "select * from work.marts.customer_monthly_performance order by month, customer_id"

@@ -8,6 +8,7 @@ import polars as pl
 
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
+from pipelines.scoring.composition import customer_composition
 from pipelines.scoring.credit import flag_customers
 from pipelines.scoring.customer_value import score_customers
 from pipelines.scoring.history import tier_migrations
@@ -66,7 +67,8 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
     """Customer tiers per as-of date: ABC (F4), size tier (F5), revenue and profit grades (F6),
     RFM (F7), CLV (F8), value class (F9), dimension classes (F11), development class (F12)
     and the recommended treatment, with the configuration version that produced them; and
-    the migrations since the previous as-of date computed (F13, scoring.tier_migrations)."""
+    the migrations since the previous as-of date computed (F13, scoring.tier_migrations) and
+    the customer composition by type, region and ABC within type (F3)."""
     config = crm.config()
     as_of = context.partition_key
     with crm.connect() as con:
@@ -81,6 +83,9 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
             previous_as_of_date=pl.lit(previous_date, pl.Date),
         )
         write_partition(con, "scoring.tier_migrations", migrations, as_of)
+        write_partition(
+            con, "scoring.customer_composition", customer_composition(tiers, facts), as_of
+        )
     if not complaints_landed:
         context.log.info("complaints extract has not landed: satisfaction_band is left empty")
     counts = tiers.group_by("abc_class").len().sort("abc_class")

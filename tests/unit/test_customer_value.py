@@ -244,3 +244,45 @@ def test_prospect_grades_from_points(config):
         # lost is D whatever its points
         "lost": (0.0 + 20 + 20 + 10 + 10, "D"),
     }
+
+
+def test_customer_composition_by_type_region_and_abc_within_type():
+    from datetime import date
+
+    from pipelines.scoring.composition import customer_composition
+
+    as_of = date(2026, 6, 30)
+    tiers = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "customer_type": ["distributor", "distributor", "retailer", "retailer"],
+            "region": ["east", "east", "east", "south"],
+            "abc_class": ["A", "C", "A", "C"],
+        }
+    ).with_columns(as_of_date=pl.lit(as_of))
+    facts = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "net_sales_12m": [600.0, 100.0, 250.0, 50.0],
+            "gross_margin_12m": [60.0, 10.0, 50.0, 5.0],
+        }
+    )
+    rows = {
+        (r["dimension"], r["segment"]): (
+            r["customers"],
+            r["net_sales_12m"],
+            r["share_of_company_12m"],
+            r["share_within_type_12m"],
+        )
+        for r in customer_composition(tiers, facts).iter_rows(named=True)
+    }
+    assert rows == {
+        ("customer_type", "distributor"): (2, 700.0, 0.7, None),
+        ("customer_type", "retailer"): (2, 300.0, 0.3, None),
+        ("region", "east"): (3, 950.0, 0.95, None),
+        ("region", "south"): (1, 50.0, 0.05, None),
+        ("customer_type_abc", "distributor/A"): (1, 600.0, 0.6, round(600 / 700, 6)),
+        ("customer_type_abc", "distributor/C"): (1, 100.0, 0.1, round(100 / 700, 6)),
+        ("customer_type_abc", "retailer/A"): (1, 250.0, 0.25, round(250 / 300, 6)),
+        ("customer_type_abc", "retailer/C"): (1, 50.0, 0.05, round(50 / 300, 6)),
+    }
