@@ -140,7 +140,8 @@ class ChurnConfig(_Strict):
 
 
 class CreditConfig(_Strict):
-    overdue_flag_days: int = Field(gt=0)
+    # the OVERDUE_60 flag counts the aging buckets beyond 60 days; no other boundary yet
+    overdue_flag_days: Literal[60]
     bounced_lookback_days: int = Field(gt=0)
     bad_debt_days: int = Field(gt=0)
     b_limit_multiplier: float = Field(gt=0)

@@ -814,8 +814,7 @@ def generate(out: Path, spec: DemoSpec) -> dict[str, int]:
         if (spec.start_date + timedelta(days=d)).weekday() == MASTER_SNAPSHOT_WEEKDAY
         or d == spec.days - 1
     ]
-    last_order = sales.group_by("customer_id").agg(pl.col("_day").max().alias("_last_day"))
-    cust = customers.join(last_order, on="customer_id", how="left").sort("customer_id")
+    cust = customers.sort("customer_id")
     customer_cols = [c for c in customers.columns if not c.startswith("_")]
     for d in snapshot_days:
         snap_date = spec.start_date + timedelta(days=d)

@@ -98,11 +98,6 @@ class IngestReport:
         rows = [f for f in self.files if f["extract"] == extract]
         return sum(f["accepted_rows"] for f in rows), sum(f["rejected_rows"] for f in rows)
 
-    @property
-    def business_dates(self) -> list[date]:
-        """Business dates whose data this ingestion added or corrected."""
-        return sorted({f["business_date"] for f in self.files})
-
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()

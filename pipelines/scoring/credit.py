@@ -52,8 +52,6 @@ def credit_limit(cfg: CreditConfig) -> pl.Expr:
 def reason_codes(cfg: CreditConfig) -> pl.Expr:
     """The list of reason codes that apply (empty list = no flag)."""
     overdue_beyond = pl.col("ar_61_90") + pl.col("ar_91_180") + pl.col("ar_over_180")
-    if cfg.overdue_flag_days != 60:
-        raise ValueError("overdue_flag_days must match an aging bucket boundary (60)")
     rules = {
         "OVER_LIMIT": pl.col("utilisation") > 1,
         "OVERDUE_60": overdue_beyond > 0,
