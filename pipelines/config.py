@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -112,6 +113,31 @@ class DimensionConfig(_Strict):
     low_satisfaction_max: float = Field(ge=1, le=5)
 
 
+class SupplyCoverConfig(_Strict):
+    sell_in_days: int = Field(gt=0, le=366)
+    min_days_of_cover: float = Field(ge=0)
+    peak_min_days_of_cover: float = Field(ge=0)
+    peak_lead_days: int = Field(ge=0)
+    max_stock_age_days: int = Field(ge=0)
+    peak_seasons: dict[str, list[date]]
+
+    @model_validator(mode="after")
+    def _stricter_at_peak(self) -> SupplyCoverConfig:
+        if self.peak_min_days_of_cover < self.min_days_of_cover:
+            raise ValueError("peak_min_days_of_cover must be at least min_days_of_cover")
+        return self
+
+    def peak_season(self, as_of: date) -> str | None:
+        """The peak season whose date falls within `peak_lead_days` on or after `as_of`."""
+        ahead = [
+            (day, name)
+            for name, days in self.peak_seasons.items()
+            for day in days
+            if 0 <= (day - as_of).days <= self.peak_lead_days
+        ]
+        return min(ahead)[1] if ahead else None
+
+
 class ProspectConfig(_Strict):
     stage_points: dict[str, float]
     contact_within_30_days_points: float = Field(ge=0)
@@ -169,6 +195,7 @@ class CrmConfig(_Strict):
     dimensions: DimensionConfig
     churn: ChurnConfig
     prospects: ProspectConfig
+    supply_cover: SupplyCoverConfig
     credit: CreditConfig
     ingestion: IngestionConfig
 

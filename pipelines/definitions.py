@@ -14,11 +14,17 @@ from pipelines.quality.checks import (
     gx_customer_facts,
     gx_customer_tiers,
     gx_product_performance,
+    gx_supply_cover,
     reconcile_ar,
     reconcile_net_sales,
 )
 from pipelines.resources import crm_resource_from_env
-from pipelines.scoring.assets import credit_flags, customer_tiers, prospect_grades
+from pipelines.scoring.assets import (
+    credit_flags,
+    customer_tiers,
+    key_account_supply_cover,
+    prospect_grades,
+)
 from pipelines.settings import apply_environment, dbt_executable
 from pipelines.transform.assets import crm_dbt_models, dbt_project
 
@@ -46,6 +52,7 @@ defs = dg.Definitions(
         customer_tiers,
         credit_flags,
         prospect_grades,
+        key_account_supply_cover,
         published_warehouse,
     ],
     asset_checks=[
@@ -54,6 +61,7 @@ defs = dg.Definitions(
         gx_customer_tiers,
         gx_product_performance,
         gx_credit_flags,
+        gx_supply_cover,
         reconcile_net_sales,
         reconcile_ar,
     ],

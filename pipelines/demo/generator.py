@@ -709,8 +709,8 @@ def _generate_complaints(
 
 
 def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFrame) -> dict:
-    """One targets file per calendar year: region × month, plus the top customers × month,
-    set 8-10% above the trailing year's sales."""
+    """One targets file per calendar year: region × month, the top customers × month and
+    every product × month, set 5-10% above the trailing year's sales."""
     files = {}
     history = sales.with_columns(period=pl.col("order_date").dt.strftime("%Y-%m"))
     regions = customers.select("customer_id", "region")
@@ -731,7 +731,18 @@ def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFra
                 )
             )
             .join(months, how="cross")
-            .with_columns(customer_id=pl.lit(None, pl.String))
+            .with_columns(customer_id=pl.lit(None, pl.String), product_id=pl.lit(None, pl.String))
+        )
+        by_product = (
+            base.group_by("product_id")
+            .agg(
+                ((pl.col("net_amount").sum() * annual / 12 * 1.05 / 100).round(0) * 100).alias(
+                    "target_net_sales"
+                )
+            )
+            .filter(pl.col("target_net_sales") > 0)
+            .join(months, how="cross")
+            .with_columns(customer_id=pl.lit(None, pl.String), region=pl.lit(None, pl.String))
         )
         top = (
             base.group_by("customer_id")
@@ -743,10 +754,11 @@ def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFra
             .sort(["target_net_sales", "customer_id"], descending=[True, False])
             .head(max(5, spec.customers // 20))
             .join(months, how="cross")
-            .with_columns(region=pl.lit(None, pl.String))
+            .with_columns(region=pl.lit(None, pl.String), product_id=pl.lit(None, pl.String))
         )
-        cols = ["period", "customer_id", "region", "target_net_sales"]
-        files[delivered] = pl.concat([by_region.select(cols), top.select(cols)]).sort(cols[:3])
+        cols = ["period", "customer_id", "region", "product_id", "target_net_sales"]
+        parts = [by_region.select(cols), top.select(cols), by_product.select(cols)]
+        files[delivered] = pl.concat(parts).sort(cols[:4], nulls_last=True)
     return files
 
 

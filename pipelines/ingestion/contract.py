@@ -21,6 +21,9 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     pii: bool = False
+    # An extension beyond the SPEC's minimum columns: a file may leave it out of its header
+    # (read as empty), so extracts written to the minimum contract keep loading.
+    may_be_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "payments": {"customer_id": "customers"},
     "inventory": {"customer_id": "customers", "product_id": "products"},
     "complaints": {"customer_id": "customers"},
-    "targets": {"customer_id": "customers"},
+    "targets": {"customer_id": "customers", "product_id": "products"},
 }
 # The manufacturer's own distribution centre in inventory: not a customer.
 DISTRIBUTION_CENTRE = "DC"
@@ -229,11 +232,13 @@ EXTRACTS: dict[str, Extract] = {
             name="targets",
             kind="snapshot",
             optional=True,
-            key=("period", "customer_id", "region"),
+            key=("period", "customer_id", "region", "product_id"),
             columns=(
                 Column("period", "period", required=True),
                 Column("customer_id"),
                 Column("region", domain=REGIONS),
+                # beyond the SPEC: product targets (F14), one of the three per row
+                Column("product_id", may_be_absent=True),
                 Column("target_net_sales", "amount", required=True, min_value=0),
             ),
         ),

@@ -179,7 +179,7 @@ def _contract_header(
             f"{file_name}: column(s) {', '.join(duplicated)} appear more than once in the "
             f"header ({detail}); keep one of each"
         )
-    missing = [c for c in extract.column_names if c not in counts]
+    missing = [c.name for c in extract.columns if c.name not in counts and not c.may_be_absent]
     if missing:
         raise FileRejected(
             f"{file_name}: required column(s) {', '.join(missing)} missing from the header "
@@ -219,10 +219,12 @@ def read_file(landed: LandedFile, extract: Extract, header_map: dict[str, str]) 
         ) from exc
     mapped = _contract_header(header or [], extract, header_map, landed.file_name)
     width = len(mapped)
-    position = {name: mapped.index(name) for name in extract.column_names}
+    position = {name: mapped.index(name) for name in extract.column_names if name in mapped}
     columns = {
-        name: [r[i].strip() if i < len(r) else None for r in records]
-        for name, i in position.items()
+        name: [r[position[name]].strip() if position[name] < len(r) else None for r in records]
+        if name in position
+        else [None] * len(records)
+        for name in extract.column_names
     }
     return pl.DataFrame(
         {
@@ -323,9 +325,12 @@ def _row_checks(extract: Extract, known: dict[str, set[str]]) -> list[tuple[pl.E
     if extract.name == "targets":
         checks.append(
             (
-                pl.col("customer_id").is_null() == pl.col("region").is_null(),
+                pl.sum_horizontal(
+                    pl.col("customer_id", "region", "product_id").is_not_null().cast(pl.Int8)
+                )
+                != 1,
                 "customer_id",
-                "needs exactly one of customer_id or region",
+                "needs exactly one of customer_id, region or product_id",
             )
         )
     for column, master in extract.references.items():

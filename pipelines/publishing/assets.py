@@ -9,7 +9,7 @@ from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
 from pipelines.resources import CrmResource
-from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES
+from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
 from pipelines.transform.assets import (
     CUSTOMER_FACTS,
     MONTHLY_MARTS,
@@ -29,6 +29,7 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
         PRODUCT_PERFORMANCE,
         *MONTHLY_MARTS,
         PROSPECT_GRADES,
+        SUPPLY_COVER,
         REJECTED_ROWS,
         DELIVERY_MANIFEST,
     ],
@@ -40,9 +41,8 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
 def published_warehouse(
     context: dg.AssetExecutionContext, crm: CrmResource
 ) -> dg.MaterializeResult:
-    """reporting.customer_facts, customer_tiers, credit_flags, data_quality_results,
-    rejected_rows and delivery_manifest, replaced together in one atomic step once every
-    blocking check upstream has passed."""
+    """Every reporting table (publish.PUBLISHED_TABLES), replaced together in one atomic
+    step once every blocking check upstream has passed."""
     config = crm.config()
     warehouse = Path(crm.warehouse_path)
     counts = publish(

@@ -20,8 +20,14 @@ TABLES = {
     "company sales and achievement vs target (F2); built by dbt.",
     "customer_retention_monthly": "Month: active, retained, lost and new customers and the "
     "retention rate (F19); built by dbt.",
-    "product_performance": "Product x month: sales composition and ABC, margin rate, channel "
-    "inventory turnover, cross and contribution ratios (F14-F17); built by dbt.",
+    "product_performance": "Product x month: sales composition and ABC, achievement vs target, "
+    "margin rate, channel inventory turnover, cross and contribution ratios (F14-F17); built "
+    "by dbt.",
+    "complaints_monthly": "Month received x complaint type x severity: counts, open, days to "
+    "resolve and satisfaction (F20); built by dbt; empty without the complaints extract.",
+    "supply_cover": "Key-account supply assurance per key account (vip, large or ABC A), "
+    "product and as-of date: days of channel stock cover and the flag below the threshold "
+    "in force, stricter before peak seasons (F18).",
     "customer_composition": "Sales and share by customer type, region and ABC class within "
     "type, per as-of date (F3).",
     "prospect_grades": "Prospects graded A-D by likelihood to close, with the points behind "
@@ -123,6 +129,29 @@ COLUMNS: dict[str, dict[str, str]] = {
         "gross_margin_12m": "12m gross margin of the segment, CNY.",
         "share_of_company_12m": "Segment's share of the company's 12m net sales.",
         "share_within_type_12m": "For type x ABC: share of the type's 12m net sales.",
+    },
+    "supply_cover": {
+        "customer_id": "Key account's business key (size tier vip or large, or ABC class A).",
+        "product_id": "Product business key.",
+        "as_of_date": "Business date the cover is computed for.",
+        "size_tier": "The customer's F5 size tier on the as-of date.",
+        "abc_class": "The customer's F4 ABC class on the as-of date.",
+        "stock_snapshot_date": "Date of the latest channel inventory snapshot of this customer "
+        "and product on or before the as-of date (null = none).",
+        "stock_quantity": "Channel stock held by the customer on that snapshot date.",
+        "sell_in_quantity": "Sales quantity to the customer, net of returns, over the last "
+        "sell_in_days days up to the as-of date.",
+        "sell_in_days": "Length of the sell-in window, days (configuration).",
+        "avg_daily_sell_in": "sell_in_quantity / sell_in_days.",
+        "days_of_cover": "stock_quantity / avg_daily_sell_in; null when there is no recent "
+        "stock snapshot or no sell-in (see cover_note).",
+        "peak_season": "The peak season (spring_festival, mid_autumn) whose date is within the "
+        "configured lead days after the as-of date; null outside those weeks.",
+        "threshold_days": "Minimum days of cover in force on the as-of date (the stricter peak "
+        "threshold during a peak_season).",
+        "is_below_threshold": "True when days_of_cover < threshold_days: supply at risk.",
+        "cover_note": "Why days_of_cover is null (null when it is computed).",
+        "config_version": "Version of config/crm.yaml that produced the row.",
     },
     "prospect_grades": {
         "prospect_id": "Lead key from the prospects extract (the name is never published).",

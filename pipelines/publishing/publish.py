@@ -36,6 +36,12 @@ PUBLISHED_TABLES: dict[str, str] = {
     "product_performance": (
         "select * from work.marts.product_performance order by month, product_id"
     ),
+    "complaints_monthly": (
+        "select * from work.marts.complaints_monthly order by month, complaint_type, severity"
+    ),
+    "supply_cover": (
+        "select * from work.scoring.supply_cover order by as_of_date, customer_id, product_id"
+    ),
     "data_quality_results": "select * from work.audit.data_quality_results",
     "rejected_rows": (
         "select extract, file_name, line_number, column_name, reason, business_date, "

@@ -15,13 +15,9 @@ from pipelines.partitions import as_of_partitions
 from pipelines.quality.results import record
 from pipelines.quality.validation import CheckOutcome, validate_frame
 from pipelines.resources import CrmResource
-from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS
+from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, SUPPLY_COVER
 from pipelines.transform.assets import CUSTOMER_FACTS, PRODUCT_PERFORMANCE
 
-GX_CUSTOMER_FACTS = "gx_customer_facts"
-GX_CUSTOMER_TIERS = "gx_customer_tiers"
-GX_CREDIT_FLAGS = "gx_credit_flags"
-GX_PRODUCT_PERFORMANCE = "gx_product_performance"
 RECONCILE_SALES = "reconcile_net_sales_with_extracts"
 RECONCILE_AR = "reconcile_ar_with_extracts"
 
@@ -80,49 +76,33 @@ def _describe(outcome: CheckOutcome) -> str:
     return f"{outcome.expectation_type}{where}{count} [{outcome.severity}]"
 
 
-@dg.asset_check(
-    asset=CUSTOMER_FACTS, name=GX_CUSTOMER_FACTS, blocking=True, partitions_def=as_of_partitions
-)
-def gx_customer_facts(
-    context: dg.AssetCheckExecutionContext, crm: CrmResource
-) -> dg.AssetCheckResult:
-    """GX suite expectations/customer_facts.json on the as-of date's customer facts."""
-    return _gx_check(context, crm, "marts.customer_facts", "customer_facts")
+def _gx_table_check(
+    asset: dg.AssetKey, suite: str, work_table: str, per_as_of_date: bool = True
+) -> dg.AssetChecksDefinition:
+    """A blocking check running the GX suite expectations/<suite>.json on `work_table` (the
+    as-of date's rows, or the whole table for tables rebuilt whole)."""
 
-
-@dg.asset_check(
-    asset=CUSTOMER_TIERS, name=GX_CUSTOMER_TIERS, blocking=True, partitions_def=as_of_partitions
-)
-def gx_customer_tiers(
-    context: dg.AssetCheckExecutionContext, crm: CrmResource
-) -> dg.AssetCheckResult:
-    """GX suite expectations/customer_tiers.json on the as-of date's tiers."""
-    return _gx_check(context, crm, "scoring.customer_tiers", "customer_tiers")
-
-
-@dg.asset_check(
-    asset=CREDIT_FLAGS, name=GX_CREDIT_FLAGS, blocking=True, partitions_def=as_of_partitions
-)
-def gx_credit_flags(
-    context: dg.AssetCheckExecutionContext, crm: CrmResource
-) -> dg.AssetCheckResult:
-    """GX suite expectations/credit_flags.json on the as-of date's credit flags."""
-    return _gx_check(context, crm, "scoring.credit_flags", "credit_flags")
-
-
-@dg.asset_check(
-    asset=PRODUCT_PERFORMANCE,
-    name=GX_PRODUCT_PERFORMANCE,
-    blocking=True,
-    partitions_def=as_of_partitions,
-)
-def gx_product_performance(
-    context: dg.AssetCheckExecutionContext, crm: CrmResource
-) -> dg.AssetCheckResult:
-    """GX suite expectations/product_performance.json on the product x month table."""
-    return _gx_check(
-        context, crm, "marts.product_performance", "product_performance", per_as_of_date=False
+    @dg.asset_check(
+        asset=asset,
+        name=f"gx_{suite}",
+        blocking=True,
+        partitions_def=as_of_partitions,
+        description=f"GX suite expectations/{suite}.json on {work_table}"
+        + (" for the as-of date." if per_as_of_date else "."),
     )
+    def _check(context: dg.AssetCheckExecutionContext, crm: CrmResource) -> dg.AssetCheckResult:
+        return _gx_check(context, crm, work_table, suite, per_as_of_date)
+
+    return _check
+
+
+gx_customer_facts = _gx_table_check(CUSTOMER_FACTS, "customer_facts", "marts.customer_facts")
+gx_customer_tiers = _gx_table_check(CUSTOMER_TIERS, "customer_tiers", "scoring.customer_tiers")
+gx_credit_flags = _gx_table_check(CREDIT_FLAGS, "credit_flags", "scoring.credit_flags")
+gx_supply_cover = _gx_table_check(SUPPLY_COVER, "supply_cover", "scoring.supply_cover")
+gx_product_performance = _gx_table_check(
+    PRODUCT_PERFORMANCE, "product_performance", "marts.product_performance", per_as_of_date=False
+)
 
 
 def _reconcile(

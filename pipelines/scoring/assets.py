@@ -13,12 +13,15 @@ from pipelines.scoring.credit import flag_customers
 from pipelines.scoring.customer_value import score_customers
 from pipelines.scoring.history import tier_migrations
 from pipelines.scoring.prospects import grade_prospects
+from pipelines.scoring.supply import supply_cover
 from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS
 
 CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
 CREDIT_FLAGS = dg.AssetKey(["scoring", "credit_flags"])
 PROSPECT_GRADES = dg.AssetKey(["scoring", "prospect_grades"])
 PROSPECTS_IN_FORCE = dg.AssetKey(["intermediate", "int_prospects_in_force"])
+SUPPLY_COVER = dg.AssetKey(["scoring", "supply_cover"])
+COVER_INPUTS = dg.AssetKey(["intermediate", "int_customer_product_cover"])
 
 
 def _read_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: str) -> pl.DataFrame:
@@ -174,6 +177,41 @@ def prospect_grades(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.M
             "grades": dg.MetadataValue.json(
                 dict(grades.group_by("prospect_grade").len().sort("prospect_grade").iter_rows())
             ),
+            "config_version": config.version,
+        }
+    )
+
+
+@dg.asset(
+    key=SUPPLY_COVER,
+    deps=[CUSTOMER_TIERS, COVER_INPUTS],
+    group_name="customer_value",
+    partitions_def=as_of_partitions,
+    backfill_policy=one_date_per_run,
+    kinds={"polars", "duckdb"},
+)
+def key_account_supply_cover(
+    context: dg.AssetExecutionContext, crm: CrmResource
+) -> dg.MaterializeResult:
+    """Key-account supply assurance (F18): days of channel stock cover per key account and
+    product, flagged below the threshold in force (stricter before a peak season)."""
+    config = crm.config()
+    as_of = context.partition_key
+    with crm.connect() as con:
+        cover = con.execute("select * from intermediate.int_customer_product_cover").pl()
+        tiers = _read_as_of(con, "scoring.customer_tiers", as_of)
+        frame = supply_cover(
+            cover, tiers, config.supply_cover, date.fromisoformat(as_of), config.version
+        )
+        write_partition(con, "scoring.supply_cover", frame, as_of)
+    if cover.filter(pl.col("stock_snapshot_date").is_not_null()).is_empty():
+        context.log.info("no channel inventory has landed: days of cover cannot be computed")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": frame.height,
+            "key_accounts": frame["customer_id"].n_unique(),
+            "below_threshold": int(frame["is_below_threshold"].sum()),
+            "peak_season": str(config.supply_cover.peak_season(date.fromisoformat(as_of))),
             "config_version": config.version,
         }
     )

@@ -22,7 +22,7 @@ def cost_to_serve(cfg: ValueClassConfig) -> pl.Expr:
         + f("overdue_amount").cast(pl.Float64).fill_null(0) * cfg.overdue_carrying_rate
         + f("ar_91_180").cast(pl.Float64).fill_null(0) * cfg.provision_91_180
         + f("ar_over_180").cast(pl.Float64).fill_null(0) * cfg.provision_over_180
-    ).round(2)
+    ).round(2, mode="half_away_from_zero")
 
 
 def value_classes(frame: pl.DataFrame, cfg: ValueClassConfig) -> pl.DataFrame:
@@ -34,7 +34,7 @@ def value_classes(frame: pl.DataFrame, cfg: ValueClassConfig) -> pl.DataFrame:
     framed = frame.with_columns(cost_to_serve_12m=cost_to_serve(cfg)).with_columns(
         net_value_12m=(
             pl.col("gross_margin_12m").cast(pl.Float64) - pl.col("cost_to_serve_12m")
-        ).round(2)
+        ).round(2, mode="half_away_from_zero")
     )
     worth = pl.coalesce(pl.col("clv_12m"), pl.col("gross_margin_12m").cast(pl.Float64))
     # BZC customers are ranked for nothing else
@@ -134,7 +134,7 @@ def churn_risk(cfg: ChurnConfig) -> list[pl.Expr]:
             pl.when(median.is_not_null())
             .then(
                 pl.lit(f"{cfg.interval_multiple:g} x the median gap of ")
-                + median.round(1).cast(pl.String)
+                + median.round(1, mode="half_away_from_zero").cast(pl.String)
                 + pl.lit(" days")
             )
             .otherwise(pl.lit(f"{cfg.fallback_days} days (fewer than two order days)")),

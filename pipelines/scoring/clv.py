@@ -234,9 +234,12 @@ def score_clv(facts: pl.DataFrame, cfg: ClvConfig) -> pl.DataFrame:
         clv_null_reason=pl.lit(None, pl.String),
     )
     scored = scored.with_columns(
-        *[pl.col(c).round(6) for c in ("p_alive", "expected_purchases_365d")],
-        pl.col("expected_spend").round(2),
-        pl.col("clv_12m").round(2),
+        *[
+            pl.col(c).round(6, mode="half_away_from_zero")
+            for c in ("p_alive", "expected_purchases_365d")
+        ],
+        pl.col("expected_spend").round(2, mode="half_away_from_zero"),
+        pl.col("clv_12m").round(2, mode="half_away_from_zero"),
     )
     return pl.concat(
         [scored, empty.filter(~pl.col("customer_id").is_in(scored["customer_id"].implode()))]

@@ -29,8 +29,14 @@ def customer_composition(tiers: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFra
         grouped = frame.group_by("as_of_date", *keys).agg(
             pl.len().alias("customers"),
             (pl.col("net_sales_12m") > 0).sum().alias("transacting_customers"),
-            pl.col("net_sales_12m").sum().round(2).alias("net_sales_12m"),
-            pl.col("gross_margin_12m").sum().round(2).alias("gross_margin_12m"),
+            pl.col("net_sales_12m")
+            .sum()
+            .round(2, mode="half_away_from_zero")
+            .alias("net_sales_12m"),
+            pl.col("gross_margin_12m")
+            .sum()
+            .round(2, mode="half_away_from_zero")
+            .alias("gross_margin_12m"),
         )
         within = (
             pl.col("net_sales_12m") / pl.col("net_sales_12m").sum().over("customer_type")
@@ -47,9 +53,9 @@ def customer_composition(tiers: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFra
                 "net_sales_12m",
                 "gross_margin_12m",
                 (pl.col("net_sales_12m") / total if total else pl.lit(None, pl.Float64))
-                .round(6)
+                .round(6, mode="half_away_from_zero")
                 .alias("share_of_company_12m"),
-                within.round(6).alias("share_within_type_12m"),
+                within.round(6, mode="half_away_from_zero").alias("share_within_type_12m"),
             )
         )
     return pl.concat(parts).sort("dimension", "segment")

@@ -45,7 +45,7 @@ def credit_limit(cfg: CreditConfig) -> pl.Expr:
         .when(pl.col("abc_class") == "B")
         .then(pl.max_horizontal(b_limit, cfg.c_limit_cny))
         .otherwise(pl.lit(cfg.c_limit_cny))
-        .round(2)
+        .round(2, mode="half_away_from_zero")
     )
 
 
@@ -99,7 +99,7 @@ def flag_customers(
     return (
         frame.with_columns(
             utilisation=pl.when(pl.col("credit_limit") > 0).then(
-                (balance / pl.col("credit_limit")).round(4)
+                (balance / pl.col("credit_limit")).round(4, mode="half_away_from_zero")
             )
         )
         .with_columns(reason_codes=reason_codes(cfg))

@@ -31,7 +31,13 @@ def _long(tiers: pl.DataFrame, side: str) -> pl.DataFrame:
 
 
 def _fmt(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64).round(2).cast(pl.String).fill_null("-")
+    return (
+        pl.col(column)
+        .cast(pl.Float64)
+        .round(2, mode="half_away_from_zero")
+        .cast(pl.String)
+        .fill_null("-")
+    )
 
 
 def tier_migrations(previous: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:

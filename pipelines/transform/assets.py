@@ -22,6 +22,7 @@ PRODUCT_PERFORMANCE = dg.AssetKey(["marts", "product_performance"])
 MONTHLY_MARTS = [
     dg.AssetKey(["marts", "customer_monthly_performance"]),
     dg.AssetKey(["marts", "customer_retention_monthly"]),
+    dg.AssetKey(["marts", "complaints_monthly"]),
 ]
 
 
@@ -136,8 +137,12 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, crm: 
     """Build and test every dbt model for the partition's as-of date; tables report the
     rows of that date as `dagster/row_count`."""
     as_of = context.partition_key
+    dbt_vars = {
+        "as_of_date": as_of,
+        "supply_cover_sell_in_days": crm.config().supply_cover.sell_in_days,
+    }
     invocation = dbt.cli(
-        ["build", "--vars", json.dumps({"as_of_date": as_of})],
+        ["build", "--vars", json.dumps(dbt_vars)],
         context=context,
         raise_on_error=False,
     )

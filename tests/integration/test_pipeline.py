@@ -172,6 +172,7 @@ def test_quality_results_are_published_with_the_run(env, warehouse):
         ("great_expectations", "customer_tiers", True),
         ("great_expectations", "product_performance", True),
         *[("great_expectations", f"raw.{name}", True) for name in sorted(EXTRACTS)],
+        ("great_expectations", "supply_cover", True),
         ("reconciliation", "credit_flags", True),
         ("reconciliation", "customer_tiers", True),
     ]
@@ -275,3 +276,47 @@ def test_definitions_load_with_the_whole_graph():
 def test_settings_resolve_relative_paths_against_the_project(isolated_env: Settings):
     assert isolated_env.work_db.name == "crm_work.duckdb"
     assert isolated_env.work_db.parent == isolated_env.warehouse_path.parent / ".work"
+
+
+def test_supply_cover_of_key_accounts_equals_the_csvs(env, warehouse):
+    root, _, _ = env
+    landing = root / "landing"
+    independent = {
+        (c, p): v
+        for c, p, v in duckdb.sql(f"""
+        with stock as (
+            select customer_id, product_id, arg_max(quantity_on_hand::double, snapshot_date::date)
+                as stock, max(snapshot_date::date) as snapshot_date
+            from {_csv(landing, "inventory")}
+            where snapshot_date::date <= date '{AS_OF}' and customer_id <> 'DC'
+            group by all
+        ), sell_in as (
+            select customer_id, product_id, sum(quantity::double) as quantity
+            from {_csv(landing, "sales")}
+            where order_date::date between date '{AS_OF}' - 27 and date '{AS_OF}'
+            group by all
+        )
+        select customer_id, product_id, round(stock / (quantity / 28), 1)
+        from stock join sell_in using (customer_id, product_id)
+        where quantity > 0 and date '{AS_OF}' - snapshot_date <= 45
+    """).fetchall()
+    }
+    published = warehouse.execute(
+        "select customer_id, product_id, days_of_cover, is_below_threshold, threshold_days "
+        "from reporting.supply_cover where as_of_date = ?",
+        [AS_OF],
+    ).fetchall()
+    key_accounts = {
+        r[0]
+        for r in warehouse.execute(
+            "select customer_id from reporting.customer_tiers where as_of_date = ? "
+            "and (size_tier in ('vip', 'large') or abc_class = 'A')",
+            [AS_OF],
+        ).fetchall()
+    }
+    covered = {(c, p): v for c, p, v, _, _ in published if v is not None}
+    assert covered == {k: v for k, v in independent.items() if k[0] in key_accounts}
+    assert {c for c, *_ in published} <= key_accounts
+    # 2026-06-30 is outside the peak-season weeks: the normal threshold, and some are short
+    assert {t for *_, t in published} == {14.0}
+    assert sum(below for *_, below, _ in published) == sum(v < 14 for v in covered.values()) > 0

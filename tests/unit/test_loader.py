@@ -301,3 +301,61 @@ def test_absent_optional_extracts_are_reported_and_fail_nothing(landing: Path):
     assert report.missing_optional == ["prospects", "complaints", "targets"]
     assert con.execute("select count(*) from raw.prospects").fetchone()[0] == 0
     assert report.totals("sales") == (0, 0)
+
+
+def test_targets_load_with_or_without_the_product_column(landing: Path):
+    # the SPEC's minimum header (no product_id) still loads; with it, product targets load,
+    # and a row must name exactly one of customer, region or product
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")
+    _write(
+        landing,
+        "targets",
+        "20260101",
+        "period,customer_id,region,target_net_sales\n2026-03,000001,,100.00\n2026-03,,east,50.00\n",
+    )
+    _write(
+        landing,
+        "targets",
+        "20260301",
+        "\n".join(
+            [
+                "period,customer_id,region,product_id,target_net_sales",
+                "2026-03,,,P00001,70.00",  # product target
+                "2026-03,000001,,P00001,80.00",  # two of the three
+                "2026-03,,,,90.00",  # none
+                "2026-03,,,P99999,10.00",  # unknown product
+            ]
+        )
+        + "\n",
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    loaded = con.execute(
+        "select _file_name, period, customer_id, region, product_id, target_net_sales::varchar "
+        "from raw.targets order by _file_name, _line_number"
+    ).fetchall()
+    assert loaded == [
+        ("targets/targets_20260101.csv", "2026-03", "000001", None, None, "100.00"),
+        ("targets/targets_20260101.csv", "2026-03", None, "east", None, "50.00"),
+        ("targets/targets_20260301.csv", "2026-03", None, None, "P00001", "70.00"),
+    ]
+    assert [r for r in _rejected(con) if r[0].startswith("targets/")] == [
+        (
+            "targets/targets_20260301.csv",
+            3,
+            "customer_id",
+            "needs exactly one of customer_id, region or product_id",
+        ),
+        (
+            "targets/targets_20260301.csv",
+            4,
+            "customer_id",
+            "needs exactly one of customer_id, region or product_id",
+        ),
+        (
+            "targets/targets_20260301.csv",
+            5,
+            "product_id",
+            "unknown product (not in any products snapshot delivered so far)",
+        ),
+    ]

@@ -1,4 +1,4 @@
--- Complaints per customer as of the run's date (F20): counts in 12m by severity, open
+-- Complaints per customer as of the run's date (F20): counts in 12m by type and severity, open
 -- complaints, days to resolve and satisfaction. Empty when the optional extract is absent.
 with complaints as (
     select * from {{ ref('stg_erp__complaints') }}
@@ -12,6 +12,11 @@ final as (
         count(*) filter (
             where received_date > {{ as_of_date() }} - 365 and severity = 3
         ) as severe_complaints_12m,
+        {% for complaint_type in complaint_types() %}
+        count(*) filter (
+            where received_date > {{ as_of_date() }} - 365 and complaint_type = '{{ complaint_type }}'
+        ) as {{ complaint_type }}_complaints_12m,
+        {% endfor %}
         count(*) filter (
             where resolved_date is null or resolved_date > {{ as_of_date() }}
         ) as open_complaints,

@@ -130,6 +130,10 @@ joined as (
         ) as cooperation_years,
         coalesce(complaints.complaints_12m, 0) as complaints_12m,
         coalesce(complaints.severe_complaints_12m, 0) as severe_complaints_12m,
+        {% for complaint_type in complaint_types() %}
+        coalesce(complaints.{{ complaint_type }}_complaints_12m, 0)
+            as {{ complaint_type }}_complaints_12m,
+        {% endfor %}
         coalesce(complaints.open_complaints, 0) as open_complaints,
         round(complaints.avg_days_to_resolve_12m, 1) as avg_days_to_resolve_12m,
         round(complaints.avg_satisfaction_12m, 2) as avg_satisfaction_12m,

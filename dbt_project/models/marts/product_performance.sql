@@ -1,8 +1,8 @@
 {{ config(materialized='table') }}
 -- Product performance per product and month up to the as-of date's month (SPEC F14-F17):
--- sales composition with ABC class by the month's net sales, gross margin rate, channel
--- inventory turnover, cross ratio (margin rate x turnover) and contribution ratio (cross
--- ratio x share of sales). Rebuilt whole on every run.
+-- sales composition with ABC class by the month's net sales, achievement vs the product's
+-- target, gross margin rate, channel inventory turnover, cross ratio (margin rate x turnover)
+-- and contribution ratio (cross ratio x share of sales). Rebuilt whole on every run.
 with sales as (
     select
         product_id,
@@ -24,6 +24,16 @@ turnover as (
         sum(average_inventory) filter (where average_inventory > 0) as channel_average_inventory,
     from {{ ref('int_channel_turnover_monthly') }}
     group by all
+),
+
+targets as (
+    -- the latest delivered target of each product and month (optional extract)
+    select product_id, strptime(period, '%Y-%m')::date as month, target_net_sales
+    from {{ ref('stg_erp__targets') }}
+    where product_id is not null and delivered_date <= {{ as_of_date() }}
+    qualify row_number() over (
+        partition by product_id, period order by delivered_date desc
+    ) = 1
 ),
 
 products as (
@@ -71,8 +81,12 @@ final as (
         turnover.channel_average_inventory,
         round(turnover.channel_sales_quantity / turnover.channel_average_inventory, 4)
             as channel_turnover,
+        targets.target_net_sales,
+        case when targets.target_net_sales > 0
+            then round(ranked.net_sales / targets.target_net_sales, 4) end as target_achievement,
     from ranked
     left join turnover using (product_id, month)
+    left join targets using (product_id, month)
     left join products using (product_id)
 )
 

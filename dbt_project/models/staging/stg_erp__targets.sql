@@ -7,6 +7,7 @@ renamed as (
         period,
         customer_id,
         region,
+        product_id,
         target_net_sales,
         _business_date as delivered_date,
     from source

@@ -1,0 +1,35 @@
+{{ config(materialized='table') }}
+-- Complaints per month received, type and severity up to the as-of date (SPEC F20): how many
+-- came in, how many are still open at the as-of date, how long the resolved ones took and how
+-- satisfied the customers were. Rebuilt whole on every run; empty when the optional
+-- complaints extract has not landed.
+with complaints as (
+    select
+        *,
+        date_trunc('month', received_date)::date as month,
+        resolved_date is not null and resolved_date <= {{ as_of_date() }} as is_resolved,
+    from {{ ref('stg_erp__complaints') }}
+    where received_date <= {{ as_of_date() }}
+),
+
+final as (
+    select
+        month,
+        complaint_type,
+        severity,
+        count(*) as complaints,
+        count(distinct customer_id) as customers,
+        count(*) filter (where is_resolved) as resolved,
+        count(*) filter (where not is_resolved) as open_at_as_of_date,
+        round(avg(resolved_date - received_date) filter (where is_resolved), 1)
+            as avg_days_to_resolve,
+        median(resolved_date - received_date) filter (where is_resolved)
+            as median_days_to_resolve,
+        max(resolved_date - received_date) filter (where is_resolved) as max_days_to_resolve,
+        round(avg(satisfaction_score), 2) as avg_satisfaction,
+        count(satisfaction_score) as satisfaction_responses,
+    from complaints
+    group by all
+)
+
+select * from final
