@@ -10,13 +10,17 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from click.testing import CliRunner
+from polars.testing import assert_frame_equal
 
 from pipelines.cli import main
+from pipelines.config import CrmConfig
 from pipelines.demo.generator import DemoSpec, generate
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.runner import run_pipeline
+from pipelines.scoring.clv import score_clv
 from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
 
 pytestmark = pytest.mark.slow
@@ -156,6 +160,39 @@ def test_ar_balance_per_customer_equals_the_csvs_to_the_cent(env, warehouse):
         "+ ar_61_90 + ar_91_180 + ar_over_180 - unapplied_credit - ar_balance) > 0.005"
     ).fetchone()[0]
     assert buckets == 0
+
+
+def test_clv_is_reproducible_and_is_what_was_published(env, warehouse, config: CrmConfig):
+    """F8 on the generated customers: fitting twice on the same facts gives the same scores,
+    and they are the published ones."""
+    _, settings, _ = env
+    with duckdb.connect(str(settings.work_db), read_only=True) as work:
+        facts = work.execute(
+            "select * from marts.customer_facts where as_of_date = ?", [AS_OF]
+        ).pl()
+    first = score_clv(facts, config.clv)
+    second = score_clv(facts, config.clv)
+    assert_frame_equal(first, second, check_exact=True)
+
+    scores = ["p_alive", "expected_purchases_365d", "clv_12m"]
+    published = warehouse.execute(
+        f"select customer_id, {', '.join(scores)} from reporting.customer_tiers "
+        "where as_of_date = ?",
+        [AS_OF],
+    ).pl()
+    assert sorted(first["customer_id"]) == sorted(published["customer_id"])
+    both = first.join(published, on="customer_id", suffix="_published")
+    for name in scores:
+        ours, theirs = pl.col(name).cast(pl.Float64), pl.col(f"{name}_published").cast(pl.Float64)
+        differing = both.filter(
+            (ours.is_null() != theirs.is_null()) | ((ours - theirs).abs() > 1e-9 * theirs.abs())
+        )
+        assert differing.is_empty(), differing.select("customer_id", name, f"{name}_published")
+    # the models were fitted and scored most customers, not a handful
+    scored = first.filter(pl.col("clv_12m").is_not_null())
+    assert scored.height >= 0.75 * facts.filter(pl.col("first_order_date").is_not_null()).height
+    assert scored.height >= 50
+    assert set(first.filter(pl.col("clv_12m").is_null())["clv_null_reason"]) <= {"no purchases"}
 
 
 def test_quality_results_are_published_with_the_run(env, warehouse):
