@@ -1,4 +1,5 @@
-"""The AR ledger (F21) in dbt, on the worked example of the SPEC appendix, as of 2026-04-15."""
+"""The AR ledger (F21) in dbt, on the worked example of the SPEC appendix and on hand-computed
+cases, each checked against the independent ledger of tests/reference_ar.py as well."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import subprocess
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -13,6 +15,7 @@ import pytest
 
 from pipelines.ingestion.loader import ensure_schema
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+from tests.reference_ar import FIELDS, PAYMENT_COLUMNS, reference_ar, reference_ledger, to_cents
 
 DOCS = [  # doc_id, doc_type, customer, doc_date, due_date, amount, reference
     ("INV1", "invoice", "C1", "2026-01-01", "2026-01-31", "100.00", None),
@@ -33,12 +36,16 @@ def build_ledger(tmp_path: Path, docs: list[tuple], as_of: str) -> duckdb.DuckDB
     work_db = tmp_path / "work.duckdb"
     con = duckdb.connect(str(work_db))
     ensure_schema(con)
-    for doc_id, doc_type, customer, doc_date, due_date, amount, reference in docs:
+    for doc in docs:  # a document is posted unless an eighth field says otherwise
+        doc_id, doc_type, customer, doc_date, due_date, amount, reference, status = (
+            *doc,
+            "posted",
+        )[:8]
         con.execute(
             "insert into raw.payments (doc_id, doc_type, customer_id, doc_date, due_date, amount, "
             "reference_doc_id, status, _file_name, _line_number, _business_date) "
-            "values (?, ?, ?, ?, ?, ?, ?, 'posted', 'payments/test.csv', 2, ?)",
-            [doc_id, doc_type, customer, doc_date, due_date, amount, reference, doc_date],
+            "values (?, ?, ?, ?, ?, ?, ?, ?, 'payments/test.csv', 2, ?)",
+            [doc_id, doc_type, customer, doc_date, due_date, amount, reference, status, doc_date],
         )
     con.close()
     subprocess.run(
@@ -123,3 +130,278 @@ def test_worked_example_items(ledger: duckdb.DuckDBPyConnection):
         ("INV3", date(2026, 1, 10), 0.0, 95, None),
         ("INV4", date(2025, 10, 1), 300.0, 196, "over_180"),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-computed cases, one customer each, in one dbt build as of 2026-04-15 and one backdated
+# build as of 2026-02-15 on the same documents. Days past due as of 2026-04-15: due 2026-04-09
+# -> 6, 03-31 -> 15, 03-18 -> 28, 03-12 -> 34, 03-03 -> 43, 03-02 -> 44, 02-19 -> 55,
+# 02-09 -> 65, 02-04 -> 70.
+
+AS_OF = "2026-04-15"
+BACKDATED = "2026-02-15"
+
+CASES = [  # doc_id, doc_type, customer, doc_date, due_date, amount, reference[, status]
+    # partial payments: two receipts against one invoice
+    ("PART-I1", "invoice", "PART", "2026-01-05", "2026-02-04", "1000.00", None),
+    ("PART-R1", "receipt", "PART", "2026-02-10", None, "300.00", "PART-I1"),
+    ("PART-R2", "receipt", "PART", "2026-03-10", None, "250.50", "PART-I1"),
+    # unreferenced receipts settle the oldest due first; equal due dates by doc_date
+    ("OLD-I1", "invoice", "OLD", "2026-01-10", "2026-02-09", "100.00", None),
+    ("OLD-I2", "invoice", "OLD", "2026-02-10", "2026-03-12", "200.00", None),
+    ("OLD-I3", "invoice", "OLD", "2026-03-10", "2026-04-09", "300.00", None),
+    ("OLD-I4", "invoice", "OLD", "2026-03-01", "2026-04-09", "150.00", None),
+    ("OLD-R1", "receipt", "OLD", "2026-03-01", None, "150.00", None),
+    ("OLD-R2", "receipt", "OLD", "2026-04-01", None, "250.00", None),
+    # equal due date and doc_date: by doc_id
+    ("TIE-B", "invoice", "TIE", "2026-03-01", "2026-03-31", "100.00", None),
+    ("TIE-A", "invoice", "TIE", "2026-03-01", "2026-03-31", "100.00", None),
+    ("TIE-R1", "receipt", "TIE", "2026-04-05", None, "120.00", None),
+    # overpayment: nothing left to settle
+    ("OVER-I1", "invoice", "OVER", "2026-03-01", "2026-03-31", "500.00", None),
+    ("OVER-R1", "receipt", "OVER", "2026-03-25", None, "500.00", "OVER-I1"),
+    ("OVER-R2", "receipt", "OVER", "2026-04-10", None, "80.00", None),
+    # the excess of a referenced receipt settles another invoice
+    ("EXC-I1", "invoice", "EXC", "2026-03-01", "2026-03-31", "500.00", None),
+    ("EXC-I2", "invoice", "EXC", "2026-02-01", "2026-03-03", "400.00", None),
+    ("EXC-R1", "receipt", "EXC", "2026-03-20", None, "650.00", "EXC-I1"),
+    # a bounced receipt reopens its invoice
+    ("BNC-I1", "invoice", "BNC", "2026-01-20", "2026-02-19", "800.00", None),
+    ("BNC-R1", "receipt", "BNC", "2026-02-15", None, "800.00", "BNC-I1"),
+    ("BNC-V1", "reversal", "BNC", "2026-03-01", None, "800.00", "BNC-R1"),
+    ("BNC-I2", "invoice", "BNC", "2026-03-01", "2026-04-30", "300.00", None),
+    ("BNC-R2", "receipt", "BNC", "2026-03-25", None, "300.00", "BNC-I2"),
+    # reversals the ledger cannot match (SPEC silent; the dbt ledger's choice): one of an
+    # unknown receipt, owed from its own date; one that reverses more than its receipt
+    ("REVX-V1", "reversal", "REVX", "2026-03-20", None, "120.00", "NO-SUCH-RECEIPT"),
+    ("REVX-R1", "receipt", "REVX", "2026-02-01", None, "100.00", None),
+    ("REVX-V2", "reversal", "REVX", "2026-02-10", None, "100.00", "REVX-R1"),
+    ("REVX-V3", "reversal", "REVX", "2026-02-20", None, "30.00", "REVX-R1"),
+    # an extension moves a due date
+    ("EXT1-I1", "invoice", "EXT1", "2026-01-01", "2026-01-31", "1000.00", None),
+    ("EXT1-X1", "extension", "EXT1", "2026-01-25", "2026-04-20", "0.00", "EXT1-I1"),
+    # two extensions: the latest by doc_date wins even with the earlier due date; on one
+    # doc_date, the greater doc_id wins
+    ("EXT2-I1", "invoice", "EXT2", "2026-01-01", "2026-01-31", "600.00", None),
+    ("EXT2-X1", "extension", "EXT2", "2026-01-20", "2026-05-31", "0.00", "EXT2-I1"),
+    ("EXT2-X2", "extension", "EXT2", "2026-02-25", "2026-03-02", "0.00", "EXT2-I1"),
+    ("EXT2-I2", "invoice", "EXT2", "2026-02-01", "2026-03-03", "400.00", None),
+    ("EXT2-X5", "extension", "EXT2", "2026-03-01", "2026-04-30", "0.00", "EXT2-I2"),
+    ("EXT2-X6", "extension", "EXT2", "2026-03-01", "2026-04-01", "0.00", "EXT2-I2"),
+    # the pool goes oldest first by the extended due date
+    ("EXTP-I1", "invoice", "EXTP", "2026-01-01", "2026-01-31", "300.00", None),
+    ("EXTP-X1", "extension", "EXTP", "2026-01-30", "2026-05-15", "0.00", "EXTP-I1"),
+    ("EXTP-I2", "invoice", "EXTP", "2026-02-01", "2026-03-03", "200.00", None),
+    ("EXTP-R1", "receipt", "EXTP", "2026-03-10", None, "250.00", None),
+    # documents after the backdated as-of: an invoice, an extension, a receipt, a reversal
+    ("LATE-I1", "invoice", "LATE", "2026-01-05", "2026-01-20", "1000.00", None),
+    ("LATE-R1", "receipt", "LATE", "2026-02-10", None, "400.00", "LATE-I1"),
+    ("LATE-I2", "invoice", "LATE", "2026-02-16", "2026-03-18", "500.00", None),
+    ("LATE-X1", "extension", "LATE", "2026-02-20", "2026-03-31", "0.00", "LATE-I1"),
+    ("LATE-R2", "receipt", "LATE", "2026-03-01", None, "600.00", None),
+    ("LATE-V1", "reversal", "LATE", "2026-03-05", None, "400.00", "LATE-R1"),
+    # a prepayment referencing an invoice issued later
+    ("PRE-R1", "receipt", "PRE", "2026-02-01", None, "300.00", "PRE-I1"),
+    ("PRE-I1", "invoice", "PRE", "2026-02-20", "2026-03-22", "300.00", None),
+    # credit notes, referenced and unreferenced
+    ("CN-I1", "invoice", "CN", "2026-02-01", "2026-03-03", "1000.00", None),
+    ("CN-I2", "invoice", "CN", "2026-03-01", "2026-03-31", "500.00", None),
+    ("CN-C1", "credit_note", "CN", "2026-03-05", None, "200.00", "CN-I2"),
+    ("CN-C2", "credit_note", "CN", "2026-03-10", None, "350.00", None),
+    # a receipt and no invoice
+    ("NOINV-R1", "receipt", "NOINV", "2026-04-01", None, "250.00", None),
+    # cancelled documents never existed
+    ("CANC-I1", "invoice", "CANC", "2026-03-20", "2026-04-19", "700.00", None),
+    ("CANC-R1", "receipt", "CANC", "2026-04-01", None, "700.00", "CANC-I1", "cancelled"),
+    ("CANC-I2", "invoice", "CANC", "2026-03-01", "2026-03-10", "999.00", None, "cancelled"),
+    ("GHOST-I1", "invoice", "GHOST", "2026-03-01", "2026-03-31", "50.00", None, "cancelled"),
+    # bucket boundaries: days past due 0, -1, 1, 30, 31, 60, 61, 90, 91, 180, 181
+    ("EDGE-000", "invoice", "EDGE", "2025-09-01", "2026-04-15", "1.00", None),
+    ("EDGE-M01", "invoice", "EDGE", "2025-09-01", "2026-04-16", "2.00", None),
+    ("EDGE-001", "invoice", "EDGE", "2025-09-01", "2026-04-14", "4.00", None),
+    ("EDGE-030", "invoice", "EDGE", "2025-09-01", "2026-03-16", "8.00", None),
+    ("EDGE-031", "invoice", "EDGE", "2025-09-01", "2026-03-15", "16.00", None),
+    ("EDGE-060", "invoice", "EDGE", "2025-09-01", "2026-02-14", "32.00", None),
+    ("EDGE-061", "invoice", "EDGE", "2025-09-01", "2026-02-13", "64.00", None),
+    ("EDGE-090", "invoice", "EDGE", "2025-09-01", "2026-01-15", "128.00", None),
+    ("EDGE-091", "invoice", "EDGE", "2025-09-01", "2026-01-14", "256.00", None),
+    ("EDGE-180", "invoice", "EDGE", "2025-09-01", "2025-10-17", "512.00", None),
+    ("EDGE-181", "invoice", "EDGE", "2025-09-01", "2025-10-16", "1024.00", None),
+]
+
+
+def _position(**figures: str) -> dict[str, Decimal]:
+    """The nine F21 figures of a customer: the ones given, zero for the others."""
+    assert set(figures) <= set(FIELDS)
+    return {name: to_cents(figures.get(name, "0")) for name in FIELDS}
+
+
+EXPECTED = {  # as of 2026-04-15
+    # PART-I1 1000.00 - 300.00 - 250.50 = 449.50 open, due 02-04: 70 days
+    "PART": _position(ar_balance="449.50", overdue_amount="449.50", ar_61_90="449.50"),
+    # pool 150 + 250 = 400: I1 (due 02-09) 100 -> 300 left, I2 (03-12) 200 -> 100 left,
+    # I4 (04-09, dated 03-01) 100 of 150 -> 50 open, I3 (04-09, dated 03-10) 300 open;
+    # 350 at 6 days. 750 - 400 = 350
+    "OLD": _position(ar_balance="350.00", overdue_amount="350.00", ar_1_30="350.00"),
+    # pool 120: TIE-A settled, TIE-B 80 open at 15 days
+    "TIE": _position(ar_balance="80.00", overdue_amount="80.00", ar_1_30="80.00"),
+    # OVER-R1 settles OVER-I1; OVER-R2's 80 has nothing to settle
+    "OVER": _position(ar_balance="-80.00", unapplied_credit="80.00"),
+    # EXC-R1 settles EXC-I1's 500; its 150 excess settles EXC-I2 -> 250 open at 43 days
+    "EXC": _position(ar_balance="250.00", overdue_amount="250.00", ar_31_60="250.00"),
+    # BNC-V1 cancels BNC-R1, BNC-I1 is open again at 55 days; 1100 + 800 - 1100 = 800
+    "BNC": _position(ar_balance="800.00", overdue_amount="800.00", ar_31_60="800.00"),
+    # REVX-V1 120 owed from 03-20 (26 days); REVX-R1 reversed 130 > 100: 30 owed from
+    # 02-20 (54 days); 120 + 130 - 100 = 150
+    "REVX": _position(
+        ar_balance="150.00", overdue_amount="150.00", ar_1_30="120.00", ar_31_60="30.00"
+    ),
+    # EXT1-I1 due 04-20 after EXT1-X1 (74 days late without it): current
+    "EXT1": _position(ar_balance="1000.00", ar_current="1000.00"),
+    # EXT2-I1: X2 (dated 02-25) beats X1 (01-20) -> due 03-02, 44 days;
+    # EXT2-I2: X6 beats X5 (same date) -> due 04-01, 14 days
+    "EXT2": _position(
+        ar_balance="1000.00", overdue_amount="1000.00", ar_1_30="400.00", ar_31_60="600.00"
+    ),
+    # EXTP-I1 due 05-15 after EXTP-X1, so EXTP-I2 (03-03) is older: the 250 settles its
+    # 200, then 50 of EXTP-I1 -> 250 current
+    "EXTP": _position(ar_balance="250.00", ar_current="250.00"),
+    # LATE-V1 cancels LATE-R1; pool 600 settles LATE-I2 (03-18) before LATE-I1 (03-31 after
+    # LATE-X1): I1 900 open at 15 days; 1500 + 400 - 1000 = 900
+    "LATE": _position(ar_balance="900.00", overdue_amount="900.00", ar_1_30="900.00"),
+    # PRE-R1 settles PRE-I1
+    "PRE": _position(),
+    # CN-C1 settles 200 of CN-I2 -> 300 open at 15 days; CN-C2 350 settles CN-I1 (03-03)
+    # -> 650 open at 43 days; 1500 - 550 = 950
+    "CN": _position(
+        ar_balance="950.00", overdue_amount="950.00", ar_1_30="300.00", ar_31_60="650.00"
+    ),
+    "NOINV": _position(ar_balance="-250.00", unapplied_credit="250.00"),
+    # CANC-R1 and CANC-I2 are cancelled: CANC-I1 700 open, due 04-19
+    "CANC": _position(ar_balance="700.00", ar_current="700.00"),
+    # current 1 + 2 = 3; 1-30 4 + 8 = 12; 31-60 16 + 32 = 48; 61-90 64 + 128 = 192;
+    # 91-180 256 + 512 = 768; >180 1024; overdue 2047 - 3 = 2044
+    "EDGE": _position(
+        ar_balance="2047.00",
+        overdue_amount="2044.00",
+        ar_current="3.00",
+        ar_1_30="12.00",
+        ar_31_60="48.00",
+        ar_61_90="192.00",
+        ar_91_180="768.00",
+        ar_over_180="1024.00",
+    ),
+}
+
+EXPECTED_BACKDATED = {  # as of 2026-02-15: later documents do not exist yet
+    # LATE-I1 1000 - LATE-R1 400 = 600, due 01-20 (LATE-X1 not yet): 26 days
+    "LATE": _position(ar_balance="600.00", overdue_amount="600.00", ar_1_30="600.00"),
+    # PRE-I1 not issued yet: PRE-R1 is unapplied
+    "PRE": _position(ar_balance="-300.00", unapplied_credit="300.00"),
+    # BNC-R1 (02-15) settles BNC-I1; BNC-V1 (03-01) has not bounced it yet
+    "BNC": _position(),
+    # EXT2-I1 due 05-31 after EXT2-X1 only; EXT2-I2 due 03-03: all current
+    "EXT2": _position(ar_balance="1000.00", ar_current="1000.00"),
+    # EXTP-R1 not received yet: 300 + 200 current
+    "EXTP": _position(ar_balance="500.00", ar_current="500.00"),
+    # PART-I1 1000 - PART-R1 300 = 700, due 02-04: 11 days
+    "PART": _position(ar_balance="700.00", overdue_amount="700.00", ar_1_30="700.00"),
+    # REVX-V2 reverses all of REVX-R1 (02-01); REVX-V1 and V3 are later
+    "REVX": _position(),
+}
+# customers with no document on or before 2026-02-15 are not in the ledger then
+ABSENT_BACKDATED = {"TIE", "OVER", "NOINV", "CANC", "GHOST"}
+
+
+def _rows(docs: list[tuple]) -> list[dict[str, str | None]]:
+    """`docs` as payments extract rows, for the reference ledger."""
+    rows = []
+    for doc in docs:
+        doc_id, doc_type, customer, doc_date, due_date, amount, reference, status = (
+            *doc,
+            "posted",
+        )[:8]
+        values = [doc_id, doc_type, customer, doc_date, due_date, amount, None, reference, status]
+        rows.append(dict(zip(PAYMENT_COLUMNS, values, strict=True)))
+    return rows
+
+
+def _published(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Decimal]]:
+    rows = con.execute(
+        f"select customer_id, {', '.join(FIELDS)} from marts.customer_ar order by 1"
+    ).fetchall()
+    return {r[0]: {n: to_cents(v) for n, v in zip(FIELDS, r[1:], strict=True)} for r in rows}
+
+
+def _reference(docs: list[tuple], as_of: str) -> dict[str, dict[str, Decimal]]:
+    positions = reference_ar(_rows(docs), date.fromisoformat(as_of))
+    return {c: {n: to_cents(v) for n, v in p.items()} for c, p in positions.items()}
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    return build_ledger(tmp_path_factory.mktemp("cases"), CASES, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def cases_backdated(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    return build_ledger(tmp_path_factory.mktemp("cases_backdated"), CASES, BACKDATED)
+
+
+def test_reference_gives_the_worked_example(ledger: duckdb.DuckDBPyConnection):
+    reference = _reference(DOCS, "2026-04-15")
+    assert reference == {
+        "C1": _position(ar_balance="180.00", ar_current="180.00"),
+        "C2": _position(ar_balance="-50.00", unapplied_credit="50.00"),
+        "C3": _position(ar_balance="300.00", overdue_amount="300.00", ar_over_180="300.00"),
+    }
+    assert _published(ledger) == reference
+
+
+@pytest.mark.parametrize("customer_id", EXPECTED)
+def test_hand_computed_case(cases: duckdb.DuckDBPyConnection, customer_id: str):
+    assert _published(cases)[customer_id] == EXPECTED[customer_id]
+    assert _reference(CASES, AS_OF)[customer_id] == EXPECTED[customer_id]
+
+
+def test_cases_are_the_whole_ledger(cases: duckdb.DuckDBPyConnection):
+    # GHOST has only a cancelled invoice: no AR position at all
+    assert set(_published(cases)) == set(EXPECTED)
+    assert _reference(CASES, AS_OF) == EXPECTED
+
+
+@pytest.mark.parametrize("customer_id", EXPECTED_BACKDATED)
+def test_hand_computed_case_backdated(cases_backdated: duckdb.DuckDBPyConnection, customer_id: str):
+    assert _published(cases_backdated)[customer_id] == EXPECTED_BACKDATED[customer_id]
+    assert _reference(CASES, BACKDATED)[customer_id] == EXPECTED_BACKDATED[customer_id]
+
+
+def test_backdated_ledger_sees_no_later_document(cases_backdated: duckdb.DuckDBPyConnection):
+    published = _published(cases_backdated)
+    assert not set(published) & ABSENT_BACKDATED
+    assert set(published) == set(EXPECTED) - ABSENT_BACKDATED
+    assert published == _reference(CASES, BACKDATED)
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, BACKDATED])
+def test_open_items_equal_the_reference(
+    cases: duckdb.DuckDBPyConnection, cases_backdated: duckdb.DuckDBPyConnection, as_of: str
+):
+    """Invoice by invoice (open amount and due date after extensions), and the other items."""
+    con = cases if as_of == AS_OF else cases_backdated
+    ledger = reference_ledger(_rows(CASES), date.fromisoformat(as_of))
+    items = con.execute(
+        "select item_type, item_id, customer_id, due_date, open_amount "
+        "from intermediate.int_ar_items_aged"
+    ).fetchall()
+    invoices = {i: (d, to_cents(a)) for t, i, _, d, a in items if t == "invoice"}
+    assert invoices == {
+        invoice_id: (invoice.due_date, to_cents(invoice.open_amount))
+        for invoice_id, invoice in ledger.invoices.items()
+    }
+    owed = sorted((c, d, to_cents(a)) for t, _, c, d, a in items if t == "reversal")
+    assert owed == sorted(
+        (i.customer_id, i.due_date, to_cents(i.open_amount)) for i in ledger.other_items
+    )
+    unapplied = {c: to_cents(-a) for t, _, c, _, a in items if t == "unapplied_credit"}
+    assert unapplied == {c: to_cents(v) for c, v in ledger.unapplied_credit.items()}
