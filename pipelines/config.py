@@ -165,16 +165,37 @@ class ChurnConfig(_Strict):
     fallback_days: int = Field(gt=0)
 
 
+class BehaviourBand(_Strict):
+    max_avg_days_late: float | None = Field(default=None, ge=0)
+    factor: float = Field(ge=0, le=1)
+
+
 class CreditConfig(_Strict):
-    # the OVERDUE_60 flag counts the aging buckets beyond 60 days; no other boundary yet
+    # the OVERDUE_60 and BAD_DEBT_RISK_180 flags read the SPEC's aging buckets (61-90 and
+    # beyond, over 180): those boundaries are the buckets', not free parameters
     overdue_flag_days: Literal[60]
     bounced_lookback_days: int = Field(gt=0)
-    bad_debt_days: int = Field(gt=0)
+    bad_debt_days: Literal[180]
     b_limit_multiplier: float = Field(gt=0)
+    behaviour_factors: list[BehaviourBand] = Field(min_length=1)
     c_limit_cny: float = Field(ge=0)
     new_customer_limit_cny: float = Field(ge=0)
     new_customer_max_months: int = Field(ge=0)
     new_customer_min_orders: int = Field(ge=0)
+    deteriorating_min_trend_days: float = Field(gt=0)
+    deteriorating_min_extensions_90d: int = Field(ge=1)
+    company_assets_cny: float = Field(gt=0)
+    ar_warning_share: float = Field(gt=0, le=1)
+    concentration_top_n: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _bands_ascend_to_an_open_end(self) -> CreditConfig:
+        bounds = [b.max_avg_days_late for b in self.behaviour_factors]
+        if bounds[-1] is not None or None in bounds[:-1]:
+            raise ValueError("behaviour_factors: only the last band, and it must, have no max")
+        if bounds[:-1] != sorted(bounds[:-1]):
+            raise ValueError("behaviour_factors: max_avg_days_late must ascend")
+        return self
 
 
 class IngestionConfig(_Strict):

@@ -175,9 +175,13 @@ def reference_ledger(rows: Iterable[Mapping[str, object]], as_of: date) -> Ledge
         ledger.invoices[doc.doc_id] = Invoice(doc, doc.due_date, doc.amount)
     for ext in of_type["extension"]:
         invoice = ledger.invoices.get(ext.reference_doc_id or "")
-        # SPEC silent on an extension naming another customer's invoice: like the dbt ledger,
-        # the reference alone decides. An extension of an unknown invoice changes nothing.
-        if invoice is not None and ext.due_date is not None:
+        # An extension moves only its own customer's invoice, like every other reference; one
+        # naming an unknown or another customer's invoice changes nothing.
+        if (
+            invoice is not None
+            and invoice.doc.customer_id == ext.customer_id
+            and ext.due_date is not None
+        ):
             invoice.due_date = ext.due_date
     for invoice in ledger.invoices.values():
         if invoice.due_date != invoice.doc.due_date:

@@ -14,8 +14,8 @@ TABLES = {
     "customer_facts": "Customer facts (SPEC F1) per customer and as-of date; built by dbt.",
     "customer_tiers": "Customer tiers per customer and as-of date: ABC, size, grades, RFM, "
     "CLV, value, development and dimension classes, recommended treatment (F4-F13).",
-    "credit_flags": "AR aging, credit limit, flags and recommended action per customer and "
-    "as-of date (F21-F24).",
+    "credit_flags": "AR aging, payment behaviour, credit limit, flags with reason codes, the "
+    "recommended action and since when, per customer and as-of date (F21-F24).",
     "customer_monthly_performance": "Customer x month: net sales, margin, orders, share of "
     "company sales and achievement vs target (F2); built by dbt.",
     "customer_retention_monthly": "Month: active, retained, lost and new customers and the "
@@ -28,6 +28,12 @@ TABLES = {
     "supply_cover": "Key-account supply assurance per key account (vip, large or ABC A), "
     "product and as-of date: days of channel stock cover and the flag below the threshold "
     "in force, stricter before peak seasons (F18).",
+    "credit_flag_changes": "Credit reason codes raised and cleared per customer between an "
+    "as-of date and the previous one computed, with the action before and after (F24 history).",
+    "credit_company_view": "Company credit position per as-of date: total AR against the "
+    "receivables warning line, concentration in the top debtors, flagged exposure (F25).",
+    "credit_watch_list": "Customers whose credit flags call for action, largest exposure first, "
+    "with their value classes, per as-of date (F25).",
     "customer_composition": "Sales and share by customer type, region and ABC class within "
     "type, per as-of date (F3).",
     "prospect_grades": "Prospects graded A-D by likelihood to close, with the points behind "
@@ -40,6 +46,9 @@ TABLES = {
     "delivery_manifest": "Every delivered file version with its hash and row counts.",
     "publication": "The run, as-of date and configuration version of what is published.",
 }
+
+# Python tables that carry columns of a dbt model: those columns keep the model's description.
+COLUMNS_FROM_DBT = {"credit_flags": "customer_payment_behaviour"}
 
 COLUMNS: dict[str, dict[str, str]] = {
     "customer_tiers": {
@@ -106,18 +115,78 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ar_91_180": "Open amount 91-180 days past due, CNY.",
         "ar_over_180": "Open amount more than 180 days past due, CNY.",
         "dso": "Days sales outstanding = ar_balance / (net sales of the last 90 days / 90).",
-        "bounced_payments_90d": "Reversals (bounced receipts) in the last 90 days.",
         "max_days_past_due": "Days past due of the oldest open item.",
+        # F22 payment behaviour columns: described by the customer_payment_behaviour model
         "abc_class": "The customer's ABC class on the same date (drives the limit).",
         "is_new_customer": "Onboarded less than 6 months ago or fewer than 3 orders.",
-        "credit_limit": "F23 credit limit, CNY; null = unlimited (A customers, monitored).",
+        "behaviour_factor": "F23 factor applied to a B customer's limit for its payment "
+        "behaviour (1 when it pays on time or has no history; bands in config/crm.yaml).",
+        "credit_limit": "F23 credit limit, CNY; null = unlimited (A customers, monitored). "
+        "New customers: the new-customer limit; B: payment terms x average daily 12m sales x "
+        "multiplier x behaviour_factor, at least the C limit; C: the C limit.",
         "utilisation": "ar_balance / credit_limit (null when unlimited).",
-        "reason_codes": "F24 flags: OVER_LIMIT, OVERDUE_60, BOUNCED_PAYMENT_90D, "
-        "BAD_DEBT_RISK_180.",
+        "reason_codes": "F24 flags, each calling for an action: NEW_CUSTOMER_CAP (on the "
+        "new-customer limit: none), OVER_LIMIT and DETERIORATING (days-late trend or extension "
+        "requests rising: require_guarantee_or_deposit), OVERDUE_60 (reduce_supply), "
+        "BOUNCED_PAYMENT_90D (cash_on_delivery), BAD_DEBT_RISK_180 (hold_shipments).",
         "is_flagged": "True when any reason code applies.",
         "recommended_action": "none / require_guarantee_or_deposit / reduce_supply / "
         "cash_on_delivery / hold_shipments: the strongest the flags call for.",
+        "flagged_since": "First as-of date of the customer's current unbroken run of flags "
+        "(null when not flagged): when it started deteriorating.",
+        "action_since": "As-of date since which the current recommended_action holds.",
         "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "credit_flag_changes": {
+        "customer_id": "Customer business key.",
+        "reason_code": "The F24 reason code raised or cleared.",
+        "change": "raised (applies now, not on the previous date) / cleared (the reverse).",
+        "recommended_action_before": "Action on the previous as-of date computed.",
+        "recommended_action_after": "Action on this as-of date.",
+        "as_of_date": "Business date of the change.",
+        "previous_as_of_date": "The as-of date compared with.",
+    },
+    "credit_company_view": {
+        "as_of_date": "Business date of the view.",
+        "total_ar_balance": "Sum of every customer's ar_balance, CNY (unapplied credit nets).",
+        "total_receivable": "Sum of the positive balances, CNY (what customers owe).",
+        "total_unapplied_credit": "Sum of unapplied credit, CNY.",
+        "total_overdue_amount": "Sum of overdue amounts, CNY.",
+        "total_ar_over_180": "Sum of AR more than 180 days past due, CNY.",
+        "company_assets_cny": "The company's total assets (configuration), CNY.",
+        "ar_warning_share": "Share of assets that receivables should stay under (configuration).",
+        "warning_line_cny": "F25 receivables warning line = ar_warning_share x company_assets_cny.",
+        "ar_to_warning_line": "total_ar_balance / warning_line_cny (above 1 = over the line).",
+        "is_above_warning_line": "True when total_ar_balance exceeds the warning line.",
+        "concentration_top_n": "N of the concentration measure (configuration).",
+        "top_n_ar_share": "Share of total_receivable owed by the N largest debtors.",
+        "top_customer_ar_share": "Share of total_receivable owed by the largest debtor.",
+        "customers_with_ar": "Customers with a positive balance.",
+        "flagged_customers": "Customers with any reason code.",
+        "flagged_exposure": "Positive balances of customers whose flags call for an action, CNY.",
+        "customers_require_guarantee_or_deposit": "Customers whose action is "
+        "require_guarantee_or_deposit.",
+        "customers_reduce_supply": "Customers whose action is reduce_supply.",
+        "customers_cash_on_delivery": "Customers whose action is cash_on_delivery.",
+        "customers_hold_shipments": "Customers whose action is hold_shipments.",
+        "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "credit_watch_list": {
+        "as_of_date": "Business date of the list.",
+        "exposure_rank": "1 = the largest balance among customers whose flags call for action.",
+        "customer_id": "Customer business key.",
+        "ar_balance": "What the customer owes, CNY.",
+        "overdue_amount": "Open amount past due, CNY.",
+        "ar_over_180": "Open amount more than 180 days past due, CNY.",
+        "credit_limit": "F23 limit, CNY (null = unlimited).",
+        "utilisation": "ar_balance / credit_limit.",
+        "reason_codes": "F24 reason codes.",
+        "recommended_action": "The action the flags call for (never none here).",
+        "flagged_since": "Since when the customer has been flagged without a break.",
+        "abc_class": "F4 ABC class.",
+        "size_tier": "F5 size tier.",
+        "value_class": "F9 value class (MVC / MGC / BZC / normal).",
+        "clv_12m": "F8 12-month CLV, CNY: what is at stake beside the risk.",
     },
     "customer_composition": {
         "as_of_date": "Business date of the composition.",

@@ -15,7 +15,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.publishing.columns import COLUMNS, TABLES, dbt_column_descriptions
+from pipelines.publishing.columns import (
+    COLUMNS,
+    COLUMNS_FROM_DBT,
+    TABLES,
+    dbt_column_descriptions,
+)
 
 # Published table -> the query over the working database (attached as `work`) that fills it.
 PUBLISHED_TABLES: dict[str, str] = {
@@ -23,6 +28,14 @@ PUBLISHED_TABLES: dict[str, str] = {
     "customer_tiers": "select * from work.scoring.customer_tiers",
     "credit_flags": "select * from work.scoring.credit_flags",
     "tier_migrations": "select * from work.scoring.tier_migrations",
+    "credit_flag_changes": (
+        "select * from work.scoring.credit_flag_changes "
+        "order by as_of_date, customer_id, reason_code"
+    ),
+    "credit_company_view": "select * from work.scoring.credit_company_view order by as_of_date",
+    "credit_watch_list": (
+        "select * from work.scoring.credit_watch_list order by as_of_date, exposure_rank"
+    ),
     "customer_composition": (
         "select * from work.scoring.customer_composition order by as_of_date, dimension, segment"
     ),
@@ -95,8 +108,10 @@ def _comment(con: duckdb.DuckDBPyConnection, dbt_manifest: Path | None) -> None:
     """COMMENT ON every published table and on every column that has a description."""
     for table, text in TABLES.items():
         columns = dict(COLUMNS.get(table, {}))
-        if dbt_manifest is not None and not columns:
-            columns = dbt_column_descriptions(dbt_manifest, table)
+        if dbt_manifest is not None and (not columns or table in COLUMNS_FROM_DBT):
+            # a dbt model's own columns, or columns a Python table carries over from one
+            source = COLUMNS_FROM_DBT.get(table, table)
+            columns = dbt_column_descriptions(dbt_manifest, source) | columns
         con.execute(f"comment on table published.reporting.{table} is {_quote(text)}")
         present = {
             r[0]

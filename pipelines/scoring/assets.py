@@ -9,12 +9,12 @@ import polars as pl
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 from pipelines.scoring.composition import customer_composition
-from pipelines.scoring.credit import flag_customers
+from pipelines.scoring.credit import company_view, flag_changes, flag_customers, watch_list
 from pipelines.scoring.customer_value import score_customers
 from pipelines.scoring.history import tier_migrations
 from pipelines.scoring.prospects import grade_prospects
 from pipelines.scoring.supply import supply_cover
-from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS
+from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS, PAYMENT_BEHAVIOUR
 
 CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
 CREDIT_FLAGS = dg.AssetKey(["scoring", "credit_flags"])
@@ -28,14 +28,18 @@ def _read_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: str) -> pl.Da
     return con.execute(f"select * from {table} where as_of_date = ?::date", [as_of]).pl()
 
 
-def _previous_tiers(con: duckdb.DuckDBPyConnection, as_of: str):
-    """The tiers of the latest as-of date before `as_of` (an empty frame if none)."""
-    previous_date = con.execute(
-        "select max(as_of_date) from scoring.customer_tiers where as_of_date < ?::date", [as_of]
+def _previous(con: duckdb.DuckDBPyConnection, table: str, as_of: str):
+    """The rows of `table` at the latest as-of date before `as_of` (an empty frame if none)."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name || '.' || table_name = ?",
+        [table],
     ).fetchone()[0]
-    frame = con.execute(
-        "select * from scoring.customer_tiers where as_of_date = ?", [previous_date]
-    ).pl()
+    if not exists:
+        return None, pl.DataFrame()
+    previous_date = con.execute(
+        f"select max(as_of_date) from {table} where as_of_date < ?::date", [as_of]
+    ).fetchone()[0]
+    frame = con.execute(f"select * from {table} where as_of_date = ?", [previous_date]).pl()
     return previous_date, frame
 
 
@@ -80,7 +84,7 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
         complaints_landed = con.execute("select count(*) > 0 from raw.complaints").fetchone()[0]
         tiers = score_customers(facts, ar, config, complaints_landed)
         write_partition(con, "scoring.customer_tiers", tiers, as_of)
-        previous_date, previous = _previous_tiers(con, as_of)
+        previous_date, previous = _previous(con, "scoring.customer_tiers", as_of)
         migrations = tier_migrations(previous, tiers).with_columns(
             as_of_date=pl.lit(tiers["as_of_date"][0] if tiers.height else None, pl.Date),
             previous_as_of_date=pl.lit(previous_date, pl.Date),
@@ -120,31 +124,59 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
 
 @dg.asset(
     key=CREDIT_FLAGS,
-    deps=[CUSTOMER_TIERS, CUSTOMER_AR, CUSTOMER_FACTS],
+    deps=[CUSTOMER_TIERS, CUSTOMER_AR, CUSTOMER_FACTS, PAYMENT_BEHAVIOUR],
     group_name="credit",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"polars", "duckdb"},
 )
 def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
-    """Credit flags per as-of date: AR aging, credit limit and utilisation, reason codes and
-    the recommended action (F21, F23, F24)."""
+    """Credit flags per as-of date: AR aging and payment behaviour, credit limit and
+    utilisation, reason codes, the recommended action and since when (F21-F24); with the
+    flags raised and cleared since the previous as-of date computed
+    (scoring.credit_flag_changes), the company view against the receivables warning line
+    and the watch list by exposure (F25: scoring.credit_company_view, credit_watch_list)."""
     config = crm.config()
     as_of = context.partition_key
     with crm.connect() as con:
         tiers = _read_as_of(con, "scoring.customer_tiers", as_of)
         facts = _read_as_of(con, "marts.customer_facts", as_of)
         ar = _read_as_of(con, "marts.customer_ar", as_of)
-        flags = flag_customers(tiers, facts, ar, config.credit, config.version)
+        behaviour = _read_as_of(con, "marts.customer_payment_behaviour", as_of)
+        previous_date, previous = _previous(con, "scoring.credit_flags", as_of)
+        flags = flag_customers(tiers, facts, ar, behaviour, config.credit, config.version, previous)
         write_partition(con, "scoring.credit_flags", flags, as_of)
+        changes = flag_changes(previous, flags).with_columns(
+            as_of_date=pl.lit(date.fromisoformat(as_of)),
+            previous_as_of_date=pl.lit(previous_date, pl.Date),
+        )
+        write_partition(con, "scoring.credit_flag_changes", changes, as_of)
+        company = company_view(flags, config.credit, date.fromisoformat(as_of))
+        write_partition(
+            con,
+            "scoring.credit_company_view",
+            company.with_columns(config_version=pl.lit(config.version)),
+            as_of,
+        )
+        write_partition(con, "scoring.credit_watch_list", watch_list(flags, tiers), as_of)
+    view = company.row(0, named=True)
+    if view["is_above_warning_line"]:
+        context.log.warning(
+            f"total AR {view['total_ar_balance']:,.2f} is above the warning line "
+            f"{view['warning_line_cny']:,.2f} (F25)"
+        )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": flags.height,
             "flagged_customers": int(flags["is_flagged"].sum()),
-            "ar_balance_total": float(flags["ar_balance"].cast(pl.Float64).sum()),
+            "ar_balance_total": view["total_ar_balance"],
+            "ar_to_warning_line": view["ar_to_warning_line"],
+            "top_n_ar_share": view["top_n_ar_share"],
             "actions": dg.MetadataValue.json(
                 dict(flags.group_by("recommended_action").len().iter_rows())
             ),
+            "flags_raised": int((changes["change"] == "raised").sum()),
+            "flags_cleared": int((changes["change"] == "cleared").sum()),
             "config_version": config.version,
         }
     )

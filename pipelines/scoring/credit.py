@@ -1,6 +1,9 @@
-"""Credit limits, flags and recommended actions (SPEC F23, F24): plain Polars functions."""
+"""Credit limits, flags, actions, flag history and the company view (SPEC F23-F25): plain
+Polars functions over the AR position (F21) and payment behaviour (F22) marts."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import polars as pl
 
@@ -16,11 +19,51 @@ ACTIONS = [
 ]
 # reason code -> action it calls for
 REASON_ACTIONS = {
+    "NEW_CUSTOMER_CAP": "none",
     "OVER_LIMIT": "require_guarantee_or_deposit",
+    "DETERIORATING": "require_guarantee_or_deposit",
     "OVERDUE_60": "reduce_supply",
     "BOUNCED_PAYMENT_90D": "cash_on_delivery",
     "BAD_DEBT_RISK_180": "hold_shipments",
 }
+AR_BUCKETS = ["ar_current", "ar_1_30", "ar_31_60", "ar_61_90", "ar_91_180", "ar_over_180"]
+BEHAVIOUR_COLUMNS = [
+    "invoices_due_12m",
+    "late_invoices_12m",
+    "late_invoice_share_12m",
+    "avg_days_late_12m",
+    "avg_days_late_q1",
+    "avg_days_late_q2",
+    "avg_days_late_q3",
+    "avg_days_late_q4",
+    "days_late_trend",
+    "extension_requests_90d",
+    "extension_requests_12m",
+    "bounced_payments_90d",
+    "bounced_amount_90d",
+]
+CREDIT_FLAG_COLUMNS = [
+    "customer_id",
+    "as_of_date",
+    "ar_balance",
+    "unapplied_credit",
+    "overdue_amount",
+    *AR_BUCKETS,
+    "dso",
+    "max_days_past_due",
+    *BEHAVIOUR_COLUMNS,
+    "abc_class",
+    "is_new_customer",
+    "behaviour_factor",
+    "credit_limit",
+    "utilisation",
+    "reason_codes",
+    "is_flagged",
+    "recommended_action",
+    "flagged_since",
+    "action_since",
+    "config_version",
+]
 
 
 def is_new_customer(cfg: CreditConfig) -> pl.Expr:
@@ -32,11 +75,27 @@ def is_new_customer(cfg: CreditConfig) -> pl.Expr:
     )
 
 
+def behaviour_factor(cfg: CreditConfig) -> pl.Expr:
+    """F23 adjustment of the B limit: the factor of the first band whose max is not below the
+    customer's 12m average days late; 1 without payment history."""
+    days = pl.col("avg_days_late_12m")
+    expr = pl.lit(cfg.behaviour_factors[-1].factor)
+    for band in reversed(cfg.behaviour_factors[:-1]):
+        expr = pl.when(days <= band.max_avg_days_late).then(pl.lit(band.factor)).otherwise(expr)
+    return pl.when(days.is_null()).then(pl.lit(1.0)).otherwise(expr)
+
+
 def credit_limit(cfg: CreditConfig) -> pl.Expr:
     """Credit limit in CNY (null = unlimited): new customers small, A unlimited,
-    B = payment terms x average daily 12m sales x multiplier (at least the C limit), C small."""
+    B = payment terms x average daily 12m sales x multiplier x behaviour factor (at least
+    the C limit), C small."""
     daily_sales = pl.col("net_sales_12m").cast(pl.Float64).clip(lower_bound=0) / 365
-    b_limit = pl.col("payment_terms_days").fill_null(0) * daily_sales * cfg.b_limit_multiplier
+    b_limit = (
+        pl.col("payment_terms_days").fill_null(0)
+        * daily_sales
+        * cfg.b_limit_multiplier
+        * pl.col("behaviour_factor")
+    )
     return (
         pl.when(pl.col("is_new_customer"))
         .then(pl.lit(cfg.new_customer_limit_cny))
@@ -50,11 +109,14 @@ def credit_limit(cfg: CreditConfig) -> pl.Expr:
 
 
 def reason_codes(cfg: CreditConfig) -> pl.Expr:
-    """The list of reason codes that apply (empty list = no flag)."""
-    overdue_beyond = pl.col("ar_61_90") + pl.col("ar_91_180") + pl.col("ar_over_180")
+    """The list of reason codes that apply (empty list = no flag), in REASON_ACTIONS order."""
+    overdue_beyond_60 = pl.col("ar_61_90") + pl.col("ar_91_180") + pl.col("ar_over_180")
     rules = {
+        "NEW_CUSTOMER_CAP": pl.col("is_new_customer"),
         "OVER_LIMIT": pl.col("utilisation") > 1,
-        "OVERDUE_60": overdue_beyond > 0,
+        "DETERIORATING": (pl.col("days_late_trend") >= cfg.deteriorating_min_trend_days)
+        | (pl.col("extension_requests_90d") >= cfg.deteriorating_min_extensions_90d),
+        "OVERDUE_60": overdue_beyond_60 > 0,
         "BOUNCED_PAYMENT_90D": pl.col("bounced_payments_90d") > 0,
         "BAD_DEBT_RISK_180": pl.col("ar_over_180") > 0,
     }
@@ -72,14 +134,44 @@ def recommended_action() -> pl.Expr:
     return level.fill_null(0).replace_strict(dict(enumerate(ACTIONS)), return_dtype=pl.String)
 
 
+def _since(previous: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """flagged_since: first as-of date of the customer's current unbroken run of flags;
+    action_since: since when the current recommended action holds (both carried from the
+    previous as-of date computed)."""
+    columns = ["customer_id", "is_flagged", "recommended_action", "flagged_since", "action_since"]
+    if previous.is_empty() or not set(columns) <= set(previous.columns):
+        previous = pl.DataFrame(schema={c: frame.schema.get(c, pl.Date) for c in columns})
+    before = previous.select(columns).rename(lambda c: c if c == "customer_id" else f"{c}_before")
+    return (
+        frame.join(before, on="customer_id", how="left")
+        .with_columns(
+            flagged_since=pl.when(~pl.col("is_flagged"))
+            .then(None)
+            .when(pl.col("is_flagged_before").fill_null(False))
+            .then(pl.coalesce("flagged_since_before", "as_of_date"))
+            .otherwise(pl.col("as_of_date")),
+            action_since=pl.when(
+                pl.col("recommended_action") == pl.col("recommended_action_before")
+            )
+            .then(pl.coalesce("action_since_before", "as_of_date"))
+            .otherwise(pl.col("as_of_date")),
+        )
+        .drop(c for c in before.columns if c.endswith("_before"))
+    )
+
+
 def flag_customers(
     tiers: pl.DataFrame,
     facts: pl.DataFrame,
     ar: pl.DataFrame,
+    behaviour: pl.DataFrame,
     cfg: CreditConfig,
     config_version: str,
+    previous: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """credit_flags rows for one as-of date: AR position, limit, utilisation, flags, action."""
+    """credit_flags rows for one as-of date: AR position, payment behaviour, limit,
+    utilisation, flags and action, and since when (from `previous`, the flags of the
+    previous as-of date computed)."""
     frame = (
         facts.select(
             "customer_id",
@@ -92,11 +184,12 @@ def flag_customers(
         )
         .join(tiers.select("customer_id", "abc_class"), on="customer_id", how="left")
         .join(ar.drop("as_of_date"), on="customer_id", how="left")
-        .with_columns(is_new_customer=is_new_customer(cfg))
+        .join(behaviour.select("customer_id", *BEHAVIOUR_COLUMNS), on="customer_id", how="left")
+        .with_columns(is_new_customer=is_new_customer(cfg), behaviour_factor=behaviour_factor(cfg))
         .with_columns(credit_limit=credit_limit(cfg))
     )
     balance = pl.col("ar_balance").cast(pl.Float64)
-    return (
+    frame = (
         frame.with_columns(
             utilisation=pl.when(pl.col("credit_limit") > 0).then(
                 (balance / pl.col("credit_limit")).round(4, mode="half_away_from_zero")
@@ -108,29 +201,130 @@ def flag_customers(
             is_flagged=pl.col("reason_codes").list.len() > 0,
             config_version=pl.lit(config_version),
         )
+    )
+    return (
+        _since(previous if previous is not None else pl.DataFrame(), frame)
+        .select(CREDIT_FLAG_COLUMNS)
+        .sort("customer_id")
+    )
+
+
+def flag_changes(previous: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """Reason codes raised and cleared per customer since the previous as-of date computed,
+    and the action before and after (F24 history). Empty without a previous date."""
+    schema = {
+        "customer_id": pl.String,
+        "reason_code": pl.String,
+        "change": pl.String,
+        "recommended_action_before": pl.String,
+        "recommended_action_after": pl.String,
+    }
+    if previous.is_empty():
+        return pl.DataFrame(schema=schema)
+
+    def codes(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select("customer_id", "reason_codes", "recommended_action").explode(
+            "reason_codes"
+        )
+
+    before, after = codes(previous), codes(current)
+    actions = previous.select("customer_id", recommended_action_before="recommended_action").join(
+        current.select("customer_id", recommended_action_after="recommended_action"),
+        on="customer_id",
+        how="full",
+        coalesce=True,
+    )
+    pairs = before.select("customer_id", "reason_codes").unique().drop_nulls()
+    now = after.select("customer_id", "reason_codes").unique().drop_nulls()
+    raised = now.join(pairs, on=["customer_id", "reason_codes"], how="anti").with_columns(
+        change=pl.lit("raised")
+    )
+    cleared = pairs.join(now, on=["customer_id", "reason_codes"], how="anti").with_columns(
+        change=pl.lit("cleared")
+    )
+    return (
+        pl.concat([raised, cleared])
+        .rename({"reason_codes": "reason_code"})
+        .join(actions, on="customer_id", how="left")
+        .select(list(schema))
+        .cast(schema)
+        .sort("customer_id", "reason_code")
+    )
+
+
+def company_view(flags: pl.DataFrame, cfg: CreditConfig, as_of: date) -> pl.DataFrame:
+    """F25 in one row: total AR against the warning line (a configured share of the
+    company's assets), AR concentration in the top customers, and the flagged exposure."""
+    amounts = flags.with_columns(
+        balance=pl.col("ar_balance").cast(pl.Float64),
+        owed=pl.col("ar_balance").cast(pl.Float64).clip(lower_bound=0),
+    ).sort(["balance", "customer_id"], descending=[True, False])
+    warning_line = cfg.ar_warning_share * cfg.company_assets_cny
+    total = amounts["balance"].sum()
+    owed = amounts["owed"].sum()
+
+    def share_of_owed(part: pl.DataFrame) -> float | None:
+        return round(part["owed"].sum() / owed, 4) if owed > 0 else None
+
+    def total_of(column: str) -> float:
+        return round(float(flags[column].cast(pl.Float64).sum()), 2)
+
+    actions = {
+        f"customers_{action}": [int((flags["recommended_action"] == action).sum())]
+        for action in ACTIONS[1:]
+    }
+    flagged = amounts.filter(pl.col("recommended_action") != "none")
+    return pl.DataFrame(
+        {
+            "as_of_date": [as_of],
+            "total_ar_balance": [round(total, 2)],
+            "total_receivable": [round(owed, 2)],
+            "total_unapplied_credit": [total_of("unapplied_credit")],
+            "total_overdue_amount": [total_of("overdue_amount")],
+            "total_ar_over_180": [total_of("ar_over_180")],
+            "company_assets_cny": [float(cfg.company_assets_cny)],
+            "ar_warning_share": [cfg.ar_warning_share],
+            "warning_line_cny": [round(warning_line, 2)],
+            "ar_to_warning_line": [round(total / warning_line, 4)],
+            "is_above_warning_line": [total > warning_line],
+            "concentration_top_n": [cfg.concentration_top_n],
+            "top_n_ar_share": [share_of_owed(amounts.head(cfg.concentration_top_n))],
+            "top_customer_ar_share": [share_of_owed(amounts.head(1))],
+            "customers_with_ar": [int((amounts["balance"] > 0).sum())],
+            "flagged_customers": [int(flags["is_flagged"].sum())],
+            "flagged_exposure": [round(flagged["owed"].sum(), 2)],
+            **actions,
+        }
+    )
+
+
+def watch_list(flags: pl.DataFrame, tiers: pl.DataFrame) -> pl.DataFrame:
+    """F25 watch list: customers whose flags call for an action, largest exposure first,
+    with the value classes beside the risk (a valuable customer going bad is worth a call)."""
+    return (
+        flags.filter(pl.col("recommended_action") != "none")
+        .join(
+            tiers.select("customer_id", "size_tier", "value_class", "clv_12m"),
+            on="customer_id",
+            how="left",
+        )
+        .sort(["ar_balance", "customer_id"], descending=[True, False])
+        .with_columns(exposure_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32))
         .select(
-            "customer_id",
             "as_of_date",
+            "exposure_rank",
+            "customer_id",
             "ar_balance",
-            "unapplied_credit",
             "overdue_amount",
-            "ar_current",
-            "ar_1_30",
-            "ar_31_60",
-            "ar_61_90",
-            "ar_91_180",
             "ar_over_180",
-            "dso",
-            "bounced_payments_90d",
-            "max_days_past_due",
-            "abc_class",
-            "is_new_customer",
             "credit_limit",
             "utilisation",
             "reason_codes",
-            "is_flagged",
             "recommended_action",
-            "config_version",
+            "flagged_since",
+            "abc_class",
+            "size_tier",
+            "value_class",
+            "clv_12m",
         )
-        .sort("customer_id")
     )

@@ -19,6 +19,7 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 CUSTOMER_FACTS = dg.AssetKey(["marts", "customer_facts"])
 CUSTOMER_AR = dg.AssetKey(["marts", "customer_ar"])
 PRODUCT_PERFORMANCE = dg.AssetKey(["marts", "product_performance"])
+PAYMENT_BEHAVIOUR = dg.AssetKey(["marts", "customer_payment_behaviour"])
 MONTHLY_MARTS = [
     dg.AssetKey(["marts", "customer_monthly_performance"]),
     dg.AssetKey(["marts", "customer_retention_monthly"]),
@@ -137,9 +138,11 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, crm: 
     """Build and test every dbt model for the partition's as-of date; tables report the
     rows of that date as `dagster/row_count`."""
     as_of = context.partition_key
+    config = crm.config()
     dbt_vars = {
         "as_of_date": as_of,
-        "supply_cover_sell_in_days": crm.config().supply_cover.sell_in_days,
+        "supply_cover_sell_in_days": config.supply_cover.sell_in_days,
+        "bounced_lookback_days": config.credit.bounced_lookback_days,
     }
     invocation = dbt.cli(
         ["build", "--vars", json.dumps(dbt_vars)],

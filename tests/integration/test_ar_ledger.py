@@ -32,7 +32,8 @@ DOCS = [  # doc_id, doc_type, customer, doc_date, due_date, amount, reference
 
 
 def build_ledger(tmp_path: Path, docs: list[tuple], as_of: str) -> duckdb.DuckDBPyConnection:
-    """Load `docs` as raw payments into a fresh working database and run the dbt ledger."""
+    """Load `docs` as raw payments into a fresh working database and run the dbt ledger and
+    the payment behaviour built on it."""
     work_db = tmp_path / "work.duckdb"
     con = duckdb.connect(str(work_db))
     ensure_schema(con)
@@ -54,6 +55,7 @@ def build_ledger(tmp_path: Path, docs: list[tuple], as_of: str) -> duckdb.DuckDB
             "build",
             "--select",
             "+customer_ar",
+            "+customer_payment_behaviour",
             "--vars",
             json.dumps({"as_of_date": as_of}),
             "--target-path",
@@ -188,6 +190,9 @@ CASES = [  # doc_id, doc_type, customer, doc_date, due_date, amount, reference[,
     ("EXT2-I2", "invoice", "EXT2", "2026-02-01", "2026-03-03", "400.00", None),
     ("EXT2-X5", "extension", "EXT2", "2026-03-01", "2026-04-30", "0.00", "EXT2-I2"),
     ("EXT2-X6", "extension", "EXT2", "2026-03-01", "2026-04-01", "0.00", "EXT2-I2"),
+    # an extension naming another customer's invoice moves nothing
+    ("XEXT-I1", "invoice", "XEXT", "2026-01-01", "2026-01-31", "100.00", None),
+    ("XEXT-X1", "extension", "EXT1", "2026-02-01", "2026-05-31", "0.00", "XEXT-I1"),
     # the pool goes oldest first by the extended due date
     ("EXTP-I1", "invoice", "EXTP", "2026-01-01", "2026-01-31", "300.00", None),
     ("EXTP-X1", "extension", "EXTP", "2026-01-30", "2026-05-15", "0.00", "EXTP-I1"),
@@ -258,6 +263,8 @@ EXPECTED = {  # as of 2026-04-15
     ),
     # EXT1-I1 due 04-20 after EXT1-X1 (74 days late without it): current
     "EXT1": _position(ar_balance="1000.00", ar_current="1000.00"),
+    # XEXT-I1 keeps its own due date 01-31 (EXT1's extension names it): 74 days
+    "XEXT": _position(ar_balance="100.00", overdue_amount="100.00", ar_61_90="100.00"),
     # EXT2-I1: X2 (dated 02-25) beats X1 (01-20) -> due 03-02, 44 days;
     # EXT2-I2: X6 beats X5 (same date) -> due 04-01, 14 days
     "EXT2": _position(
@@ -294,6 +301,8 @@ EXPECTED = {  # as of 2026-04-15
 }
 
 EXPECTED_BACKDATED = {  # as of 2026-02-15: later documents do not exist yet
+    # XEXT-I1 due 01-31 whatever EXT1 asks: 15 days
+    "XEXT": _position(ar_balance="100.00", overdue_amount="100.00", ar_1_30="100.00"),
     # LATE-I1 1000 - LATE-R1 400 = 600, due 01-20 (LATE-X1 not yet): 26 days
     "LATE": _position(ar_balance="600.00", overdue_amount="600.00", ar_1_30="600.00"),
     # PRE-I1 not issued yet: PRE-R1 is unapplied
@@ -405,3 +414,75 @@ def test_open_items_equal_the_reference(
     )
     unapplied = {c: to_cents(-a) for t, _, c, _, a in items if t == "unapplied_credit"}
     assert unapplied == {c: to_cents(v) for c, v in ledger.unapplied_credit.items()}
+
+
+# Payment behaviour (F22) as of 2026-06-30, by hand.
+BEHAVIOUR_DOCS = [
+    # P1: I1 paid on time by R1
+    ("P1-I1", "invoice", "P1", "2026-01-01", "2026-01-31", "100.00", None),
+    ("P1-R1", "receipt", "P1", "2026-01-30", None, "100.00", "P1-I1"),
+    # I4 (due 03-31), I2 (due 05-01), I3 (due 07-01, then 07-15 by X1): the unreferenced R2
+    # of 200 on 06-20 pays I4 80 (81 days late) and I2 120 (50 days late); I2 keeps 80 open,
+    # 60 days past due on 06-30; I3 is not due
+    ("P1-I4", "invoice", "P1", "2026-03-01", "2026-03-31", "80.00", None),
+    ("P1-I2", "invoice", "P1", "2026-04-01", "2026-05-01", "200.00", None),
+    ("P1-I3", "invoice", "P1", "2026-06-01", "2026-07-01", "50.00", None),
+    ("P1-X1", "extension", "P1", "2026-05-15", "2026-07-15", "0.00", "P1-I3"),
+    # R0 bounced by V0: it never paid anything
+    ("P1-R0", "receipt", "P1", "2026-05-01", None, "30.00", "P1-I3"),
+    ("P1-V0", "reversal", "P1", "2026-05-10", None, "30.00", "P1-R0"),
+    ("P1-R2", "receipt", "P1", "2026-06-20", None, "200.00", None),
+    # P2 paid before it was invoiced: the pool settles I5 on its own date, 30 days early
+    ("P2-R5", "receipt", "P2", "2026-02-01", None, "100.00", None),
+    ("P2-I5", "invoice", "P2", "2026-03-01", "2026-03-31", "100.00", None),
+]
+
+
+@pytest.fixture(scope="module")
+def behaviour(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    con = build_ledger(tmp_path_factory.mktemp("behaviour"), BEHAVIOUR_DOCS, "2026-06-30")
+    frame = con.execute("select * from marts.customer_payment_behaviour order by 1").pl()
+    return {r["customer_id"]: r for r in frame.iter_rows(named=True)}
+
+
+def test_payment_behaviour_by_hand(behaviour: dict[str, dict]):
+    p1 = behaviour["P1"]
+    # due in 12m: I1, I4, I2 (I3 is due 07-15); late: I4 and I2
+    assert (p1["invoices_due_12m"], p1["late_invoices_12m"]) == (3, 2)
+    assert p1["late_invoice_share_12m"] == 0.6667
+    # portions: I1 100 x 0 (01-30, q2), I4 80 x 81 and I2 120 x 50 (06-20, q1), I2 open
+    # 80 x 60 (06-30, q1): (6480 + 6000 + 4800) / 380 = 45.47; q1 17280 / 280 = 61.71
+    assert p1["avg_days_late_12m"] == 45.5
+    assert (p1["avg_days_late_q1"], p1["avg_days_late_q2"]) == (61.7, 0.0)
+    assert (p1["avg_days_late_q3"], p1["avg_days_late_q4"]) == (None, None)
+    assert p1["days_late_trend"] == 61.7
+    assert (p1["extension_requests_90d"], p1["extension_requests_12m"]) == (1, 1)
+    assert (p1["bounced_payments_90d"], float(p1["bounced_amount_90d"])) == (1, 30.0)
+    p2 = behaviour["P2"]
+    # I5 paid when invoiced (03-01, 121 days before: q2), 30 days before its due date
+    assert (p2["invoices_due_12m"], p2["late_invoices_12m"]) == (1, 0)
+    assert (p2["late_invoice_share_12m"], p2["avg_days_late_12m"]) == (0.0, 0.0)
+    assert (p2["avg_days_late_q1"], p2["avg_days_late_q2"], p2["days_late_trend"]) == (
+        None,
+        0.0,
+        None,
+    )
+    assert (p2["bounced_payments_90d"], p2["extension_requests_90d"]) == (0, 0)
+
+
+def test_each_application_is_a_positive_part_of_a_credit(ledger, cases):
+    """No credit is applied beyond what it brings, and no application is empty."""
+    for con in (ledger, cases):
+        assert (
+            con.execute("""
+            select count(*) from (
+                select credits.doc_id
+                from intermediate.int_ar_credits as credits
+                join intermediate.int_ar_credit_applications as a on a.credit_id = credits.doc_id
+                group by credits.doc_id, credits.effective_amount
+                having sum(a.applied_amount) > credits.effective_amount
+                    or min(a.applied_amount) <= 0
+            )
+        """).fetchone()[0]
+            == 0
+        )

@@ -12,15 +12,6 @@ facts as (
     where as_of_date = {{ as_of_date() }}
 ),
 
-bounced as (
-    select customer_id, count(*) as bounced_payments_90d
-    from {{ ref('stg_erp__payments') }}
-    where doc_type = 'reversal'
-        and doc_date <= {{ as_of_date() }}
-        and doc_date > {{ as_of_date() }} - 90
-    group by customer_id
-),
-
 per_customer as (
     select
         customer_id,
@@ -56,7 +47,6 @@ final as (
         coalesce(per_customer.ar_over_180, 0) as ar_over_180,
         coalesce(per_customer.open_item_count, 0) as open_item_count,
         coalesce(per_customer.max_days_past_due, 0) as max_days_past_due,
-        coalesce(bounced.bounced_payments_90d, 0) as bounced_payments_90d,
         facts.net_sales_90d,
         case
             when facts.net_sales_90d > 0
@@ -64,7 +54,6 @@ final as (
         end as dso,
     from facts
     left join per_customer using (customer_id)
-    left join bounced using (customer_id)
 )
 
 select * from final

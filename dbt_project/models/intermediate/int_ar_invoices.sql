@@ -1,0 +1,34 @@
+-- Invoices as of the run's date (SPEC F21) with the due date in force: the latest extension
+-- (by doc_date, then doc_id) of the same customer dated on or before the as-of date sets it;
+-- an extension naming another customer's invoice moves nothing. Documents dated after the
+-- as-of date do not exist yet.
+with documents as (
+    select * from {{ ref('stg_erp__payments') }}
+    where doc_date <= {{ as_of_date() }}
+),
+
+latest_extensions as (
+    select reference_doc_id as invoice_id, customer_id, due_date as extended_due_date
+    from documents
+    where doc_type = 'extension'
+    qualify row_number() over (
+        partition by reference_doc_id, customer_id order by doc_date desc, doc_id desc
+    ) = 1
+),
+
+invoices as (
+    select
+        documents.doc_id as invoice_id,
+        documents.customer_id,
+        documents.doc_date,
+        documents.due_date as original_due_date,
+        coalesce(latest_extensions.extended_due_date, documents.due_date) as due_date,
+        documents.amount,
+    from documents
+    left join latest_extensions
+        on latest_extensions.invoice_id = documents.doc_id
+        and latest_extensions.customer_id = documents.customer_id
+    where documents.doc_type = 'invoice'
+)
+
+select * from invoices

@@ -1,0 +1,122 @@
+-- Payment behaviour per customer and as-of date (SPEC F22). Each invoice is paid in
+-- portions (int_ar_credit_applications): a portion is paid on its credit's date (or the
+-- invoice's, for credit that came first) and is late by the days from the due date in force
+-- to then; a portion still open past its due date is late by the days up to the as-of date
+-- and is observed on it. Late share: of the invoices due in the 365 days up to the as-of
+-- date, those with any portion late. Days late: amount-weighted over the portions observed
+-- (paid, or still open past due) in those 365 days, in total and per quarter of 91 days
+-- (quarter 1 = the last 91 days), so every quarter is measured on payments already made
+-- and a trend is not an artefact of recent invoices having had less time to be late; the
+-- trend is quarter 1 minus quarter 2 (rising = worse). Extensions and bounced payments
+-- (reversals) count by their own dates.
+with invoices as (
+    select * from {{ ref('int_ar_invoices') }}
+),
+
+paid_portions as (
+    select
+        invoices.customer_id,
+        invoices.invoice_id,
+        invoices.due_date,
+        greatest(applications.credit_date, invoices.doc_date) as observed_date,
+        applications.applied_amount as amount,
+    from invoices
+    inner join {{ ref('int_ar_credit_applications') }} as applications using (invoice_id)
+),
+
+open_portions as (
+    select
+        invoices.customer_id,
+        invoices.invoice_id,
+        invoices.due_date,
+        {{ as_of_date() }} as observed_date,
+        items.open_amount as amount,
+    from invoices
+    inner join {{ ref('int_ar_items_aged') }} as items on items.item_id = invoices.invoice_id
+    where items.open_amount > 0 and invoices.due_date < {{ as_of_date() }}
+),
+
+portions as (
+    select
+        *,
+        greatest(observed_date - due_date, 0) as days_late,
+        least(floor(({{ as_of_date() }} - observed_date) / 91)::integer + 1, 4) as quarter,
+    from (select * from paid_portions union all select * from open_portions)
+),
+
+lateness as (
+    -- invoices due in 12m: late when any portion is paid after, or still open past, the due date
+    select
+        customer_id,
+        count(*) as invoices_due_12m,
+        count(*) filter (where is_late) as late_invoices_12m,
+    from (
+        select invoices.customer_id, invoices.invoice_id, bool_or(portions.days_late > 0) as is_late
+        from invoices
+        left join portions using (invoice_id)
+        where invoices.due_date <= {{ as_of_date() }}
+            and invoices.due_date > {{ as_of_date() }} - 365
+        group by all
+    )
+    group by all
+),
+
+days_late as (
+    select
+        customer_id,
+        sum(amount * days_late) / nullif(sum(amount), 0) as avg_days_late_12m,
+        {% for q in [1, 2, 3, 4] %}
+        sum(amount * days_late) filter (where quarter = {{ q }})
+            / nullif(sum(amount) filter (where quarter = {{ q }}), 0) as avg_days_late_q{{ q }},
+        {% endfor %}
+    from portions
+    where observed_date > {{ as_of_date() }} - 365
+    group by all
+),
+
+events as (
+    select
+        customer_id,
+        count(*) filter (where doc_type = 'extension' and doc_date > {{ as_of_date() }} - 90)
+            as extension_requests_90d,
+        count(*) filter (where doc_type = 'extension') as extension_requests_12m,
+        count(*) filter (
+            where doc_type = 'reversal'
+                and doc_date > {{ as_of_date() }} - {{ var('bounced_lookback_days') }}
+        ) as bounced_payments_90d,
+        coalesce(sum(amount) filter (
+            where doc_type = 'reversal'
+                and doc_date > {{ as_of_date() }} - {{ var('bounced_lookback_days') }}
+        ), 0) as bounced_amount_90d,
+    from {{ ref('stg_erp__payments') }}
+    where doc_date <= {{ as_of_date() }}
+        and doc_date > {{ as_of_date() }} - greatest(365, {{ var('bounced_lookback_days') }})
+        and doc_type in ('extension', 'reversal')
+    group by all
+),
+
+customers as (
+    select customer_id from {{ ref('customer_facts') }}
+    where as_of_date = {{ as_of_date() }}
+)
+
+select
+    customers.customer_id,
+    {{ as_of_date() }} as as_of_date,
+    coalesce(lateness.invoices_due_12m, 0) as invoices_due_12m,
+    coalesce(lateness.late_invoices_12m, 0) as late_invoices_12m,
+    round(lateness.late_invoices_12m / nullif(lateness.invoices_due_12m, 0), 4)
+        as late_invoice_share_12m,
+    round(days_late.avg_days_late_12m, 1) as avg_days_late_12m,
+    {% for q in [1, 2, 3, 4] %}
+    round(days_late.avg_days_late_q{{ q }}, 1) as avg_days_late_q{{ q }},
+    {% endfor %}
+    round(days_late.avg_days_late_q1 - days_late.avg_days_late_q2, 1) as days_late_trend,
+    coalesce(events.extension_requests_90d, 0) as extension_requests_90d,
+    coalesce(events.extension_requests_12m, 0) as extension_requests_12m,
+    coalesce(events.bounced_payments_90d, 0) as bounced_payments_90d,
+    coalesce(events.bounced_amount_90d, 0) as bounced_amount_90d,
+from customers
+left join lateness using (customer_id)
+left join days_late using (customer_id)
+left join events using (customer_id)
