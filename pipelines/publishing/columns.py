@@ -98,7 +98,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "(90 days with fewer than two order days); null for never-buyers.",
         "churn_risk_reason": "Why the customer is at risk of churning.",
         "recommended_treatment": "key_service / develop_to_a / maintain / exit_review / "
-        "reactivate, from the profit grade and value class.",
+        "reactivate (bought before, nothing in 12m) / win_first_order (never bought), from the "
+        "profit grade and value class.",
         "config_version": "Version of config/crm.yaml that produced the row.",
     },
     "credit_flags": {

@@ -102,12 +102,14 @@ def dimension_classes(cfg: DimensionConfig, complaints_landed: bool) -> list[pl.
 
 
 def recommended_treatment() -> pl.Expr:
-    """[000]/[002] strategy per customer: BZC -> exit_review; customers without 12m sales ->
-    reactivate; otherwise by profit grade: A key_service, B develop_to_a, C maintain,
-    D exit_review."""
+    """[000]/[002] strategy per customer: BZC -> exit_review; never bought -> win_first_order;
+    bought before but without 12m sales -> reactivate; otherwise by profit grade:
+    A key_service, B develop_to_a, C maintain, D exit_review."""
     return (
         pl.when(pl.col("value_class") == "BZC")
         .then(pl.lit("exit_review"))
+        .when(pl.col("first_order_date").is_null())
+        .then(pl.lit("win_first_order"))
         .when(pl.col("net_sales_12m") <= 0)
         .then(pl.lit("reactivate"))
         .otherwise(pl.col("profit_grade").replace_strict(TREATMENTS, default=None))

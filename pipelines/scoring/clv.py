@@ -178,20 +178,17 @@ def score_clv(facts: pl.DataFrame, cfg: ClvConfig) -> pl.DataFrame:
             (pl.col("net_sales_lifetime") - pl.col("first_order_day_net_sales")).cast(pl.Float64)
             / (pl.col("order_days_lifetime") - 1)
         ).alias("monetary"),
-        pl.when(pl.col("has_cost_12m").not_())
-        .then(1.0)
-        .otherwise(
-            pl.coalesce(
-                pl.col("margin_rate_12m").cast(pl.Float64),
-                pl.when(pl.col("net_sales_lifetime") > 0).then(
-                    (pl.col("gross_margin_lifetime") / pl.col("net_sales_lifetime")).cast(
-                        pl.Float64
-                    )
-                ),
-                pl.lit(1.0),
-            )
-        )
-        .alias("clv_margin_rate"),
+        # the 12m margin rate; where there is none (no positive 12m sales), the lifetime
+        # one; 1 where cost is unknown
+        pl.coalesce(
+            pl.when(pl.col("has_cost_12m")).then(pl.col("margin_rate_12m").cast(pl.Float64)),
+            pl.when(
+                pl.col("has_cost_lifetime").fill_null(False) & (pl.col("net_sales_lifetime") > 0)
+            ).then(
+                (pl.col("gross_margin_lifetime") / pl.col("net_sales_lifetime")).cast(pl.Float64)
+            ),
+            pl.lit(1.0),
+        ).alias("clv_margin_rate"),
     )
     buyers = frame.filter(pl.col("T").is_not_null())
     empty = frame.select(

@@ -9,6 +9,7 @@ import polars as pl
 from pipelines.config import AbcConfig, GradeConfig, SizeTierConfig
 
 NON_TRANSACTING = "non_transacting"
+SHARE_TOLERANCE = 1e-9
 
 
 def pareto_classes(
@@ -27,17 +28,21 @@ def pareto_classes(
     them. Rows whose value is not positive contribute nothing and are `rest`. Adds `name`,
     `{name}_rank` and `{name}_cumulative_share`.
     """
-    positive = pl.col(value).clip(lower_bound=0)
+    # in floating point: a DECIMAL(38,2) amount divided by a total stays at 2 decimals
+    positive = pl.col(value).cast(pl.Float64).clip(lower_bound=0)
     total = positive.sum()
     ranked = frame.sort([value, key], descending=[True, False], nulls_last=True).with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias(f"{name}_rank"),
-        pl.when(total > 0).then(positive.cum_sum() / total).alias(f"{name}_cumulative_share"),
+        pl.when(total > 0)
+        .then((positive.cum_sum() / total).round(6, mode="half_away_from_zero"))
+        .alias(f"{name}_cumulative_share"),
         _share_before=pl.when(total > 0).then((positive.cum_sum() - positive) / total),
     )
     share_before = pl.col("_share_before").min().over(value)
     label = pl.when(pl.col(value).fill_null(0) <= 0).then(pl.lit(rest))
     for cls, bound in bounds:
-        label = label.when(share_before < bound).then(pl.lit(cls))
+        # a share before that is the bound up to rounding noise has not crossed it
+        label = label.when(share_before < bound - SHARE_TOLERANCE).then(pl.lit(cls))
     return ranked.with_columns(label.otherwise(pl.lit(rest)).alias(name)).drop("_share_before")
 
 

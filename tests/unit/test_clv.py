@@ -102,6 +102,7 @@ def _facts(n: int, seed: int) -> pl.DataFrame:
         as_of_date=pl.lit(as_of),
         margin_rate_12m=pl.lit(0.25),
         has_cost_12m=pl.lit(True),
+        has_cost_lifetime=pl.lit(True),
     )
 
 
@@ -160,3 +161,35 @@ def test_customers_without_purchases_get_nulls_and_a_reason(config):
     }
     few = score_clv(facts.head(3), config.clv)
     assert set(few["clv_null_reason"]) == {"too few customers to fit the models"}
+
+
+def test_margin_rate_of_clv_where_12m_has_none(config):
+    """12m margin rate; without one (lapsed buyer), the lifetime rate; 1 where cost is unknown.
+    The rate only scales a customer's CLV, so each case is compared with the 12m one."""
+    facts = _facts(300, seed=3)
+    base = dict(score_clv(facts, config.clv).select("customer_id", "clv_12m").iter_rows())
+    cases = {
+        # lapsed, every line costed: the lifetime rate 25% (gross margin = 25% of sales)
+        "000007": ({"margin_rate_12m": None, "has_cost_12m": False}, 1.0),
+        # lapsed, some line without cost: 1
+        "000008": (
+            {"margin_rate_12m": None, "has_cost_12m": False, "has_cost_lifetime": False},
+            4.0,
+        ),
+        # a 12m line without cost: 1, whatever the rate computed from the others
+        "000009": ({"has_cost_12m": False, "has_cost_lifetime": False}, 4.0),
+    }
+    changed = facts
+    for customer_id, (values, _) in cases.items():
+        changed = changed.with_columns(
+            *[
+                pl.when(pl.col("customer_id") == customer_id)
+                .then(pl.lit(v))
+                .otherwise(pl.col(c))
+                .alias(c)
+                for c, v in values.items()
+            ]
+        )
+    scored = dict(score_clv(changed, config.clv).select("customer_id", "clv_12m").iter_rows())
+    for customer_id, (_, ratio) in cases.items():
+        assert scored[customer_id] == pytest.approx(base[customer_id] * ratio, abs=0.011)

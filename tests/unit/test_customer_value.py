@@ -3,6 +3,8 @@ recommended treatment, on hand-made frames with hand-computed results."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 
@@ -118,18 +120,20 @@ def test_value_classes_bzc_first_then_mvc_then_mgc():
 def test_development_class_dimensions_and_treatment():
     frame = pl.DataFrame(
         {
-            "customer_id": ["mass", "deep", "brand", "none"],
-            "net_sales_12m_low_tier": [80.0, 10.0, 0.0, 0.0],
-            "net_sales_12m_mid_tier": [20.0, 50.0, 30.0, 0.0],
-            "net_sales_12m_high_tier": [0.0, 40.0, 70.0, 0.0],
-            "dominant_category_12m": ["dairy", "meat", "snack", None],
-            "order_count_12m": [60, 12, 6, 0],
-            "cooperation_years": [5.0, 3.0, 0.5, None],
-            "complaints_12m": [0, 2, 1, 0],
-            "avg_satisfaction_12m": [None, 4.5, 2.0, None],
-            "value_class": ["normal", "BZC", "MVC", "normal"],
-            "net_sales_12m": [100.0, 100.0, 100.0, 0.0],
-            "profit_grade": ["A", "A", "B", "D"],
+            "customer_id": ["mass", "deep", "brand", "none", "never"],
+            "net_sales_12m_low_tier": [80.0, 10.0, 0.0, 0.0, 0.0],
+            "net_sales_12m_mid_tier": [20.0, 50.0, 30.0, 0.0, 0.0],
+            "net_sales_12m_high_tier": [0.0, 40.0, 70.0, 0.0, 0.0],
+            "dominant_category_12m": ["dairy", "meat", "snack", None, None],
+            "order_count_12m": [60, 12, 6, 0, 0],
+            "cooperation_years": [5.0, 3.0, 0.5, None, None],
+            "complaints_12m": [0, 2, 1, 0, 0],
+            "avg_satisfaction_12m": [None, 4.5, 2.0, None, None],
+            "value_class": ["normal", "BZC", "MVC", "normal", "normal"],
+            "net_sales_12m": [100.0, 100.0, 100.0, 0.0, 0.0],
+            "profit_grade": ["A", "A", "B", "D", "D"],
+            # "none" bought before the 12m; "never" never did
+            "first_order_date": [date(2020, 1, 1)] * 4 + [None],
         }
     )
     dims = DimensionConfig(
@@ -157,9 +161,10 @@ def test_development_class_dimensions_and_treatment():
         "deep": ("deep_distribution", "meat", "medium", "long_term", "high", "exit_review"),
         "brand": ("brand", "snack", "low", "short_term", "low", "develop_to_a"),
         "none": (None, None, None, None, "high", "reactivate"),
+        "never": (None, None, None, None, "high", "win_first_order"),
     }
     without = frame.with_columns(*dimension_classes(dims, complaints_landed=False))
-    assert without["satisfaction_band"].null_count() == 4
+    assert without["satisfaction_band"].null_count() == 5
 
 
 @pytest.mark.parametrize("cells", [[(1, 1)], []])

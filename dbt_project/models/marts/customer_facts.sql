@@ -1,7 +1,9 @@
 -- Customer facts (SPEC F1) per customer and as-of date. One row per customer in the master
 -- in force on the as-of date, plus any customer with sales or AR documents on or before it.
 -- "12m" is the trailing 365 days up to and including the as-of date; "prior 12m" the 365
--- days before that.
+-- days before that. Orders, order days, active months and first/last order dates count
+-- purchases (lines with a positive quantity): a day with only returns is not a purchase
+-- (F7 recency and frequency, F8 purchase days); amounts count every line, returns included.
 with customers as (
     select * from {{ ref('int_customers_in_force') }}
 ),
@@ -41,19 +43,20 @@ windowed as (
 per_customer as (
     select
         customer_id,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(distinct order_id) as order_count_lifetime,
-        count(distinct order_date) as order_days_lifetime,
+        min(order_date) filter (where not is_return) as first_order_date,
+        max(order_date) filter (where not is_return) as last_order_date,
+        count(distinct order_id) filter (where not is_return) as order_count_lifetime,
+        count(distinct order_date) filter (where not is_return) as order_days_lifetime,
         sum(net_amount) as net_sales_lifetime,
         sum(gross_margin) as gross_margin_lifetime,
         coalesce(sum(net_amount) filter (where in_12m), 0) as net_sales_12m,
         coalesce(sum(gross_margin) filter (where in_12m), 0) as gross_margin_12m,
         coalesce(sum(cost_amount) filter (where in_12m), 0) as cost_12m,
         bool_and(has_cost) filter (where in_12m) as has_cost_12m,
-        count(distinct order_id) filter (where in_12m) as order_count_12m,
-        count(distinct order_date) filter (where in_12m) as order_days_12m,
-        count(distinct date_trunc('month', order_date)) filter (where in_12m)
+        bool_and(has_cost) as has_cost_lifetime,
+        count(distinct order_id) filter (where in_12m and not is_return) as order_count_12m,
+        count(distinct order_date) filter (where in_12m and not is_return) as order_days_12m,
+        count(distinct date_trunc('month', order_date)) filter (where in_12m and not is_return)
             as active_months_12m,
         coalesce(-sum(net_amount) filter (where in_12m and is_return), 0) as returns_12m,
         coalesce(sum(discount_amount) filter (where in_12m), 0) as discounts_12m,
@@ -62,7 +65,10 @@ per_customer as (
         coalesce(sum(net_amount) filter (where in_90d), 0) as net_sales_90d,
         sum(net_amount) filter (where order_date = first_order_date) as first_order_day_net_sales,
     from (
-        select *, min(order_date) over (partition by customer_id) as first_order_date
+        select
+            *,
+            min(case when not is_return then order_date end) over (partition by customer_id)
+                as first_order_date,
         from windowed
     )
     group by customer_id
@@ -104,6 +110,7 @@ joined as (
                 then round(per_customer.gross_margin_12m / per_customer.net_sales_12m, 4)
         end as margin_rate_12m,
         coalesce(per_customer.has_cost_12m, false) as has_cost_12m,
+        coalesce(per_customer.has_cost_lifetime, false) as has_cost_lifetime,
         coalesce(per_customer.order_count_12m, 0) as order_count_12m,
         coalesce(per_customer.order_days_12m, 0) as order_days_12m,
         coalesce(per_customer.active_months_12m, 0) as active_months_12m,
