@@ -143,6 +143,8 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, crm: 
         "as_of_date": as_of,
         "supply_cover_sell_in_days": config.supply_cover.sell_in_days,
         "bounced_lookback_days": config.credit.bounced_lookback_days,
+        "abc_a_max_cumulative_share": config.abc.a_max_cumulative_share,
+        "abc_b_max_cumulative_share": config.abc.b_max_cumulative_share,
     }
     invocation = dbt.cli(
         ["build", "--vars", json.dumps(dbt_vars)],

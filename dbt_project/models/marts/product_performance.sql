@@ -43,48 +43,59 @@ products as (
 ranked as (
     select
         sales.*,
-        sales.net_sales / nullif(sum(greatest(sales.net_sales, 0)) over (partition by month), 0)
-            as share_of_sales,
-        sum(greatest(sales.net_sales, 0)) over (
+        sum(greatest(sales.net_sales, 0)) over (partition by month) as positive_total,
+        -- exact (decimal) positive sales ranked before this product
+        coalesce(sum(greatest(sales.net_sales, 0)) over (
             partition by month order by sales.net_sales desc, sales.product_id
-            rows between unbounded preceding and current row
-        ) / nullif(sum(greatest(sales.net_sales, 0)) over (partition by month), 0)
-            as cumulative_share,
+            rows between unbounded preceding and 1 preceding
+        ), 0) as positive_before,
         row_number() over (
             partition by month order by sales.net_sales desc, sales.product_id
         ) as sales_rank,
     from sales
 ),
 
+shares as (
+    select
+        *,
+        net_sales / nullif(positive_total, 0) as share_of_sales,
+        (positive_before + greatest(net_sales, 0)) / nullif(positive_total, 0)
+            as cumulative_share,
+        -- equal sales share the class of the first of them, as for customers (F4)
+        min(positive_before) over (partition by month, net_sales) / nullif(positive_total, 0)
+            as share_before,
+    from ranked
+),
+
 final as (
     select
-        ranked.product_id,
-        ranked.month,
+        shares.product_id,
+        shares.month,
         products.category,
         products.price_tier,
-        ranked.net_sales,
-        ranked.gross_margin,
-        ranked.sales_quantity,
-        ranked.customers,
-        ranked.sales_rank,
-        round(ranked.share_of_sales, 6) as share_of_sales,
-        round(ranked.cumulative_share, 6) as cumulative_share,
+        shares.net_sales,
+        shares.gross_margin,
+        shares.sales_quantity,
+        shares.customers,
+        shares.sales_rank,
+        round(shares.share_of_sales, 6) as share_of_sales,
+        round(shares.cumulative_share, 6) as cumulative_share,
         case
-            when ranked.net_sales <= 0 then 'C'
-            when ranked.cumulative_share - greatest(ranked.share_of_sales, 0) < 0.80 then 'A'
-            when ranked.cumulative_share - greatest(ranked.share_of_sales, 0) < 0.95 then 'B'
+            when shares.net_sales <= 0 then 'C'
+            when shares.share_before < {{ var('abc_a_max_cumulative_share') }} then 'A'
+            when shares.share_before < {{ var('abc_b_max_cumulative_share') }} then 'B'
             else 'C'
         end as abc_class,
-        case when ranked.net_sales > 0
-            then round(ranked.gross_margin / ranked.net_sales, 4) end as margin_rate,
+        case when shares.net_sales > 0
+            then round(shares.gross_margin / shares.net_sales, 4) end as margin_rate,
         turnover.channel_sales_quantity,
         turnover.channel_average_inventory,
         round(turnover.channel_sales_quantity / turnover.channel_average_inventory, 4)
             as channel_turnover,
         targets.target_net_sales,
         case when targets.target_net_sales > 0
-            then round(ranked.net_sales / targets.target_net_sales, 4) end as target_achievement,
-    from ranked
+            then round(shares.net_sales / targets.target_net_sales, 4) end as target_achievement,
+    from shares
     left join turnover using (product_id, month)
     left join targets using (product_id, month)
     left join products using (product_id)
