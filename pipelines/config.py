@@ -203,6 +203,10 @@ class IngestionConfig(_Strict):
     min_rows_for_share: int = Field(ge=1)
 
 
+class PublishingConfig(_Strict):
+    keep_history: int = Field(ge=0)
+
+
 class CrmConfig(_Strict):
     """All thresholds of SPEC §3; `version` is recorded beside every published result."""
 
@@ -219,6 +223,7 @@ class CrmConfig(_Strict):
     supply_cover: SupplyCoverConfig
     credit: CreditConfig
     ingestion: IngestionConfig
+    publishing: PublishingConfig
 
 
 def load_config(path: Path) -> CrmConfig:

@@ -8,6 +8,7 @@ import dagster as dg
 from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
+from pipelines.quality.results import ensure_audit_table, record_publication
 from pipelines.resources import CrmResource
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
 from pipelines.transform.assets import (
@@ -45,14 +46,19 @@ def published_warehouse(
     step once every blocking check upstream has passed."""
     config = crm.config()
     warehouse = Path(crm.warehouse_path)
-    counts = publish(
+    with crm.connect() as con:
+        ensure_audit_table(con)
+    counts, publication = publish(
         crm.work_db,
         warehouse,
         run_id=context.run.run_id,
         as_of=date.fromisoformat(context.partition_key),
         config_version=config.version,
         dbt_manifest=dbt_project.manifest_path,
+        keep_history=config.publishing.keep_history,
     )
+    with crm.connect() as con:
+        record_publication(con, publication)
     context.log.info(f"published {warehouse}")
     return dg.MaterializeResult(
         metadata={

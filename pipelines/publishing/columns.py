@@ -45,6 +45,8 @@ TABLES = {
     "rejected_rows": "Rows quarantined on arrival, one row per broken rule.",
     "delivery_manifest": "Every delivered file version with its hash and row counts.",
     "publication": "The run, as-of date and configuration version of what is published.",
+    "publication_history": "Every publication so far, newest last; the newest ones are kept as "
+    "files in history/ next to the warehouse.",
 }
 
 # Python tables that carry columns of a dbt model: those columns keep the model's description.
@@ -294,6 +296,16 @@ COLUMNS: dict[str, dict[str, str]] = {
         "as_of_date": "As-of date of that run.",
         "published_at": "When it was published.",
         "config_version": "Version of config/crm.yaml in force.",
+        "history_file": "Name of this state's copy in the history/ folder next to the warehouse "
+        "(null when no history is kept).",
+    },
+    "publication_history": {
+        "run_id": "Run that published.",
+        "as_of_date": "As-of date published.",
+        "published_at": "When it was published.",
+        "config_version": "Version of config/crm.yaml in force.",
+        "history_file": "File in history/ holding that state, while it is among the newest "
+        "publishing.keep_history ones.",
     },
 }
 

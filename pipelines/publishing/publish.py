@@ -133,6 +133,21 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def history_dir(warehouse: Path) -> Path:
+    """Where the last published states are kept, next to the warehouse."""
+    return warehouse.parent / "history"
+
+
+def prune_history(warehouse: Path, keep: int) -> list[Path]:
+    """Delete all but the `keep` newest published states in history/ (names sort by the
+    publication time); returns what was deleted."""
+    states = sorted(history_dir(warehouse).glob(f"{warehouse.stem}_*.duckdb"))
+    doomed = states[:-keep] if keep else states
+    for path in doomed:
+        path.unlink()
+    return doomed
+
+
 def publish(
     work_db: Path,
     warehouse: Path,
@@ -141,14 +156,22 @@ def publish(
     as_of: date,
     config_version: str,
     dbt_manifest: Path | None = None,
-) -> dict[str, int]:
+    keep_history: int = 0,
+) -> tuple[dict[str, int], dict]:
     """Write every published table into a fresh file and atomically replace the warehouse.
 
     Tables and columns carry their descriptions as DuckDB comments (dbt-built tables from
-    `dbt_manifest`). Returns the row count of each published table.
+    `dbt_manifest`). The file is made read-only, and the `keep_history` newest published
+    states are kept in history/ (hard links: a published file never changes). Returns the
+    row count of each published table and the `reporting.publication` row. The working
+    database must hold audit.publications (quality.results.ensure_audit_table).
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(warehouse)
+    published_at = datetime.now()
+    history_name = (
+        f"{warehouse.stem}_{published_at:%Y%m%dT%H%M%S}_asof{as_of:%Y%m%d}_{run_id[:8]}.duckdb"
+    )
     tmp = warehouse.parent / f"{_tmp_prefix(warehouse)}{run_id}.tmp"
     counts: dict[str, int] = {}
     con = duckdb.connect()
@@ -169,8 +192,13 @@ def publish(
         con.execute(
             "create table published.reporting.publication as select "
             "?::varchar as run_id, ?::date as as_of_date, ?::timestamp as published_at, "
-            "?::varchar as config_version",
-            [run_id, as_of, datetime.now(), config_version],
+            "?::varchar as config_version, ?::varchar as history_file",
+            [run_id, as_of, published_at, config_version, history_name if keep_history else None],
+        )
+        con.execute(
+            "create table published.reporting.publication_history as "
+            "select * from work.audit.publications union all "
+            "select * from published.reporting.publication order by published_at"
         )
         _comment(con, dbt_manifest)
         con.execute("detach work")
@@ -178,5 +206,18 @@ def publish(
         con.execute("detach published")
     finally:
         con.close()
+    os.chmod(tmp, 0o444)  # BI tools must open it read-only; a published state never changes
+    if keep_history:
+        history = history_dir(warehouse)
+        history.mkdir(exist_ok=True)
+        os.link(tmp, history / history_name)
+        prune_history(warehouse, keep_history)
     os.replace(tmp, warehouse)
-    return counts
+    publication = {
+        "run_id": run_id,
+        "as_of_date": as_of,
+        "published_at": published_at,
+        "config_version": config_version,
+        "history_file": history_name if keep_history else None,
+    }
+    return counts, publication

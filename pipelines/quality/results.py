@@ -14,6 +14,7 @@ import polars as pl
 from pipelines.quality.validation import CheckOutcome
 
 AUDIT_TABLE = "audit.data_quality_results"
+PUBLICATIONS_TABLE = "audit.publications"
 
 
 def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -25,6 +26,21 @@ def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
             column_name varchar, parameters varchar, severity varchar, passed boolean,
             element_count bigint, unexpected_count bigint, observed_value varchar
         )""")
+    con.execute(f"""
+        create table if not exists {PUBLICATIONS_TABLE} (
+            run_id varchar, as_of_date date, published_at timestamp, config_version varchar,
+            history_file varchar
+        )""")
+
+
+def record_publication(con: duckdb.DuckDBPyConnection, publication: dict) -> None:
+    """Append what was just published (the `reporting.publication` row) to the audit trail."""
+    ensure_audit_table(con)
+    con.execute(
+        f"insert into {PUBLICATIONS_TABLE} values ($run_id, $as_of_date, $published_at, "
+        "$config_version, $history_file)",
+        publication,
+    )
 
 
 def record(

@@ -18,6 +18,7 @@ from pipelines.cli import main
 from pipelines.demo.generator import DemoSpec, generate
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.sensors import LANDING_SENSOR
+from pipelines.publishing.publish import prune_history
 from pipelines.settings import PROJECT_ROOT, apply_environment
 
 pytestmark = pytest.mark.slow
@@ -327,3 +328,36 @@ def test_backfill_publishes_each_date_in_turn(site):
         "select count(*) from reporting.customer_facts "
         "where as_of_date = '2026-03-29' and last_order_date > '2026-03-29'",
     ) == [(0,)]
+
+
+def test_every_publication_is_kept_read_only_in_the_history(site):
+    root, settings = site
+    warehouse = settings.warehouse_path
+    published = _query(
+        settings, "select run_id, as_of_date, history_file from reporting.publication_history"
+    )
+    # the first run, the corrections, the backfill... every successful run of this module
+    assert len(published) >= 4
+    files = sorted((warehouse.parent / "history").glob("crm_*.duckdb"))
+    assert [f.name for f in files] == sorted(h for _, _, h in published)
+    # the newest state in the history is the published file itself, and nobody can write it
+    assert files[-1].stat().st_ino == warehouse.stat().st_ino
+    assert warehouse.stat().st_mode & 0o222 == 0
+    # an older state opens on its own and says what it was
+    run_id, as_of, name = published[0]
+    with duckdb.connect(str(warehouse.parent / "history" / name), read_only=True) as old:
+        assert old.execute("select run_id, as_of_date from reporting.publication").fetchall() == [
+            (run_id, as_of)
+        ]
+
+
+def test_history_keeps_the_newest_states(tmp_path: Path):
+    warehouse = tmp_path / "crm.duckdb"
+    (tmp_path / "history").mkdir()
+    names = [f"crm_2026112{d}T060000_asof2026112{d}_abcdef12.duckdb" for d in range(5)]
+    for name in names:
+        (tmp_path / "history" / name).write_bytes(b"")
+    (tmp_path / "history" / "notes.txt").write_text("kept")
+    removed = prune_history(warehouse, 2)
+    assert [p.name for p in removed] == names[:3]
+    assert sorted(p.name for p in (tmp_path / "history").iterdir()) == [*names[3:], "notes.txt"]
