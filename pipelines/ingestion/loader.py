@@ -438,6 +438,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for extract in EXTRACTS.values():
         cols = ", ".join(f"{c.name} {DUCKDB_TYPES[c.type]}" for c in extract.columns)
         con.execute(f"create table if not exists raw.{extract.name} ({cols}, {meta})")
+        # columns added to the contract later reach older working databases (null before)
+        for c in extract.columns:
+            con.execute(
+                f"alter table raw.{extract.name} add column if not exists {c.name} "
+                f"{DUCKDB_TYPES[c.type]}"
+            )
     con.execute("""
         create table if not exists raw.delivery_manifest (
             extract varchar, file_name varchar, business_date date, file_sha256 varchar,
@@ -603,9 +609,10 @@ def _write(
             con.execute("delete from raw.rejected_rows where file_name in ?", [names])
             casts = ", ".join(f"cast({c.name} as {DUCKDB_TYPES[c.type]})" for c in extract.columns)
             con.register("batch", accepted.with_columns(_run_id=pl.lit(run_id)).to_arrow())
+            names_in_order = ", ".join([*extract.column_names, *META_COLUMNS])
             con.execute(
-                f"insert into raw.{extract.name} select {casts}, _file_name, _line_number, "
-                "_business_date, _file_sha256, _run_id from batch"
+                f"insert into raw.{extract.name} ({names_in_order}) select {casts}, _file_name, "
+                "_line_number, _business_date, _file_sha256, _run_id from batch"
             )
             con.register("rejected", problems.with_columns(run_id=pl.lit(run_id)).to_arrow())
             con.execute("insert into raw.rejected_rows by name select * from rejected")

@@ -132,12 +132,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "new-customer limit: none), OVER_LIMIT and DETERIORATING (days-late trend or extension "
         "requests rising: require_guarantee_or_deposit), OVERDUE_60 (reduce_supply), "
         "BOUNCED_PAYMENT_90D (cash_on_delivery), BAD_DEBT_RISK_180 (hold_shipments).",
-        "is_flagged": "True when any reason code applies.",
+        "is_flagged": "True when the reason codes call for an action (recommended_action is "
+        "not none); NEW_CUSTOMER_CAP alone informs without flagging.",
         "recommended_action": "none / require_guarantee_or_deposit / reduce_supply / "
         "cash_on_delivery / hold_shipments: the strongest the flags call for.",
-        "flagged_since": "First as-of date of the customer's current unbroken run of flags "
-        "(null when not flagged): when it started deteriorating.",
-        "action_since": "As-of date since which the current recommended_action holds.",
+        "flagged_since": "First as-of date of the customer's current unbroken run of flagged "
+        "as-of dates computed (null when not flagged): when it started deteriorating.",
+        "action_since": "First as-of date of the current unbroken run of this recommended_action.",
         "config_version": "Version of config/crm.yaml that produced the row.",
     },
     "credit_flag_changes": {
@@ -165,7 +166,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "top_n_ar_share": "Share of total_receivable owed by the N largest debtors.",
         "top_customer_ar_share": "Share of total_receivable owed by the largest debtor.",
         "customers_with_ar": "Customers with a positive balance.",
-        "flagged_customers": "Customers with any reason code.",
+        "flagged_customers": "Customers whose flags call for an action (is_flagged).",
         "flagged_exposure": "Positive balances of customers whose flags call for an action, CNY.",
         "customers_require_guarantee_or_deposit": "Customers whose action is "
         "require_guarantee_or_deposit.",

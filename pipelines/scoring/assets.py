@@ -144,7 +144,16 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
         ar = _read_as_of(con, "marts.customer_ar", as_of)
         behaviour = _read_as_of(con, "marts.customer_payment_behaviour", as_of)
         previous_date, previous = _previous(con, "scoring.credit_flags", as_of)
-        flags = flag_customers(tiers, facts, ar, behaviour, config.credit, config.version, previous)
+        history = (
+            con.execute(
+                "select customer_id, as_of_date, is_flagged, recommended_action "
+                "from scoring.credit_flags where as_of_date < ?::date",
+                [as_of],
+            ).pl()
+            if not previous.is_empty()
+            else pl.DataFrame()
+        )
+        flags = flag_customers(tiers, facts, ar, behaviour, config.credit, config.version, history)
         write_partition(con, "scoring.credit_flags", flags, as_of)
         changes = flag_changes(previous, flags).with_columns(
             as_of_date=pl.lit(date.fromisoformat(as_of)),

@@ -175,7 +175,10 @@ def score_clv(facts: pl.DataFrame, cfg: ClvConfig) -> pl.DataFrame:
         .cast(pl.Float64)
         .alias("T"),
         (
-            (pl.col("net_sales_lifetime") - pl.col("first_order_day_net_sales")).cast(pl.Float64)
+            # spend of the repeat purchase days (return-only days are no purchase)
+            (pl.col("purchase_days_net_sales_lifetime") - pl.col("first_order_day_net_sales")).cast(
+                pl.Float64
+            )
             / (pl.col("order_days_lifetime") - 1)
         ).alias("monetary"),
         # the 12m margin rate; where there is none (no positive 12m sales), the lifetime

@@ -27,6 +27,15 @@ REASON_ACTIONS = {
     "BAD_DEBT_RISK_180": "hold_shipments",
 }
 AR_BUCKETS = ["ar_current", "ar_1_30", "ar_31_60", "ar_61_90", "ar_91_180", "ar_over_180"]
+# what credit flags take from marts.customer_ar (F21)
+AR_COLUMNS = [
+    "ar_balance",
+    "unapplied_credit",
+    "overdue_amount",
+    *AR_BUCKETS,
+    "dso",
+    "max_days_past_due",
+]
 BEHAVIOUR_COLUMNS = [
     "invoices_due_12m",
     "late_invoices_12m",
@@ -45,12 +54,7 @@ BEHAVIOUR_COLUMNS = [
 CREDIT_FLAG_COLUMNS = [
     "customer_id",
     "as_of_date",
-    "ar_balance",
-    "unapplied_credit",
-    "overdue_amount",
-    *AR_BUCKETS,
-    "dso",
-    "max_days_past_due",
+    *AR_COLUMNS,
     *BEHAVIOUR_COLUMNS,
     "abc_class",
     "is_new_customer",
@@ -134,29 +138,50 @@ def recommended_action() -> pl.Expr:
     return level.fill_null(0).replace_strict(dict(enumerate(ACTIONS)), return_dtype=pl.String)
 
 
-def _since(previous: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
-    """flagged_since: first as-of date of the customer's current unbroken run of flags;
-    action_since: since when the current recommended action holds (both carried from the
-    previous as-of date computed)."""
-    columns = ["customer_id", "is_flagged", "recommended_action", "flagged_since", "action_since"]
-    if previous.is_empty() or not set(columns) <= set(previous.columns):
-        previous = pl.DataFrame(schema={c: frame.schema.get(c, pl.Date) for c in columns})
-    before = previous.select(columns).rename(lambda c: c if c == "customer_id" else f"{c}_before")
-    return (
-        frame.join(before, on="customer_id", how="left")
+def _since(history: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """flagged_since: first as-of date of the customer's current unbroken run of flagged
+    dates; action_since: first date of its current unbroken run of the same recommended
+    action. `history` holds the customer_id, as_of_date, is_flagged and recommended_action
+    of the earlier as-of dates computed (dates missing for a customer do not break a run)."""
+    columns = {
+        "customer_id": pl.String,
+        "as_of_date": pl.Date,
+        "is_flagged": pl.Boolean,
+        "recommended_action": pl.String,
+    }
+    earlier = (
+        history.select(list(columns)).cast(columns)
+        if not history.is_empty()
+        else pl.DataFrame(schema=columns)
+    )
+    runs = (
+        pl.concat([earlier, frame.select(list(columns)).cast(columns)])
+        .sort("customer_id", "as_of_date")
         .with_columns(
-            flagged_since=pl.when(~pl.col("is_flagged"))
-            .then(None)
-            .when(pl.col("is_flagged_before").fill_null(False))
-            .then(pl.coalesce("flagged_since_before", "as_of_date"))
-            .otherwise(pl.col("as_of_date")),
-            action_since=pl.when(
-                pl.col("recommended_action") == pl.col("recommended_action_before")
-            )
-            .then(pl.coalesce("action_since_before", "as_of_date"))
-            .otherwise(pl.col("as_of_date")),
+            # a run starts where the state differs from the date before
+            flag_run=(pl.col("is_flagged") != pl.col("is_flagged").shift(1))
+            .fill_null(True)
+            .cum_sum()
+            .over("customer_id"),
+            action_run=(pl.col("recommended_action") != pl.col("recommended_action").shift(1))
+            .fill_null(True)
+            .cum_sum()
+            .over("customer_id"),
         )
-        .drop(c for c in before.columns if c.endswith("_before"))
+        .with_columns(
+            flagged_since=pl.col("as_of_date").min().over("customer_id", "flag_run"),
+            action_since=pl.col("as_of_date").min().over("customer_id", "action_run"),
+        )
+    )
+    current = runs.join(frame.select("customer_id", "as_of_date"), on=["customer_id", "as_of_date"])
+    return frame.join(
+        current.select(
+            "customer_id",
+            pl.when(pl.col("is_flagged")).then(pl.col("flagged_since")).alias("flagged_since"),
+            "action_since",
+        ),
+        on="customer_id",
+        how="left",
     )
 
 
@@ -167,11 +192,11 @@ def flag_customers(
     behaviour: pl.DataFrame,
     cfg: CreditConfig,
     config_version: str,
-    previous: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """credit_flags rows for one as-of date: AR position, payment behaviour, limit,
-    utilisation, flags and action, and since when (from `previous`, the flags of the
-    previous as-of date computed)."""
+    utilisation, flags and action, and since when (from `history`, the credit flags of the
+    earlier as-of dates computed: customer_id, as_of_date, is_flagged, recommended_action)."""
     frame = (
         facts.select(
             "customer_id",
@@ -183,7 +208,7 @@ def flag_customers(
             "net_sales_12m",
         )
         .join(tiers.select("customer_id", "abc_class"), on="customer_id", how="left")
-        .join(ar.drop("as_of_date"), on="customer_id", how="left")
+        .join(ar.select("customer_id", *AR_COLUMNS), on="customer_id", how="left")
         .join(behaviour.select("customer_id", *BEHAVIOUR_COLUMNS), on="customer_id", how="left")
         .with_columns(is_new_customer=is_new_customer(cfg), behaviour_factor=behaviour_factor(cfg))
         .with_columns(credit_limit=credit_limit(cfg))
@@ -198,12 +223,15 @@ def flag_customers(
         .with_columns(reason_codes=reason_codes(cfg))
         .with_columns(
             recommended_action=recommended_action(),
-            is_flagged=pl.col("reason_codes").list.len() > 0,
+        )
+        .with_columns(
+            # a flag calls for action: NEW_CUSTOMER_CAP alone informs, it does not flag
+            is_flagged=pl.col("recommended_action") != "none",
             config_version=pl.lit(config_version),
         )
     )
     return (
-        _since(previous if previous is not None else pl.DataFrame(), frame)
+        _since(history if history is not None else pl.DataFrame(), frame)
         .select(CREDIT_FLAG_COLUMNS)
         .sort("customer_id")
     )
@@ -274,7 +302,7 @@ def company_view(flags: pl.DataFrame, cfg: CreditConfig, as_of: date) -> pl.Data
         for action in ACTIONS[1:]
     }
     flagged = amounts.filter(pl.col("recommended_action") != "none")
-    return pl.DataFrame(
+    view = pl.DataFrame(
         {
             "as_of_date": [as_of],
             "total_ar_balance": [round(total, 2)],
@@ -296,6 +324,9 @@ def company_view(flags: pl.DataFrame, cfg: CreditConfig, as_of: date) -> pl.Data
             **actions,
         }
     )
+    # typed, so a first date without AR does not create integer or null-typed columns
+    shares = ["ar_to_warning_line", "top_n_ar_share", "top_customer_ar_share"]
+    return view.with_columns(pl.col(shares).cast(pl.Float64))
 
 
 def watch_list(flags: pl.DataFrame, tiers: pl.DataFrame) -> pl.DataFrame:

@@ -39,9 +39,9 @@ def supply_cover(
     version: str,
 ) -> pl.DataFrame:
     """Days of cover = stock / average daily sell-in, per key account (VIP, large or ABC A)
-    and product it bought in the window or holds on a recent snapshot; flagged below the
-    threshold in force on `as_of`. Where cover cannot be
-    computed (no recent stock snapshot, no sell-in) it is null, not flagged, and says why."""
+    and product it bought in the window or holds on its latest snapshot (if recent);
+    flagged below the threshold in force on `as_of`. Where cover cannot be computed (no
+    recent snapshot, product not on it, no sell-in) it is null, not flagged, and says why."""
     season = cfg.peak_season(as_of)
     threshold = cfg.peak_min_days_of_cover if season else cfg.min_days_of_cover
     key_accounts = tiers.filter(
@@ -50,14 +50,15 @@ def supply_cover(
     stock_age = (pl.lit(as_of) - pl.col("stock_snapshot_date")).dt.total_days()
     stock_known = stock_age.is_not_null() & (stock_age <= cfg.max_stock_age_days)
     daily = pl.col("sell_in_quantity").cast(pl.Float64) / pl.col("sell_in_days")
+    on_snapshot = stock_known & pl.col("stock_quantity").is_not_null()
     # in scope: products the key account bought in the window or holds on a recent snapshot
-    in_scope = (pl.col("sell_in_quantity") != 0) | stock_known
+    in_scope = (pl.col("sell_in_quantity") != 0) | on_snapshot
     frame = (
         cover.join(key_accounts, on="customer_id", how="inner")
         .filter(in_scope)
         .with_columns(
             avg_daily_sell_in=daily.round(4, mode="half_away_from_zero"),
-            days_of_cover=pl.when(stock_known & (daily > 0))
+            days_of_cover=pl.when(on_snapshot & (daily > 0))
             .then(
                 (pl.col("stock_quantity").cast(pl.Float64) / daily).round(
                     1, mode="half_away_from_zero"
@@ -68,6 +69,8 @@ def supply_cover(
             .then(pl.lit("no stock snapshot"))
             .when(~stock_known)
             .then(pl.lit(f"latest stock snapshot older than {cfg.max_stock_age_days} days"))
+            .when(pl.col("stock_quantity").is_null())
+            .then(pl.lit("not on the customer's latest stock snapshot"))
             .when(daily <= 0)
             .then(pl.format("no sell-in in the last {} days", pl.col("sell_in_days")))
             .otherwise(None),

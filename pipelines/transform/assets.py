@@ -141,6 +141,7 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, crm: 
     config = crm.config()
     dbt_vars = {
         "as_of_date": as_of,
+        "config_version": config.version,
         "supply_cover_sell_in_days": config.supply_cover.sell_in_days,
         "bounced_lookback_days": config.credit.bounced_lookback_days,
         "abc_a_max_cumulative_share": config.abc.a_max_cumulative_share,

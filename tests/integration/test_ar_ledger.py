@@ -450,12 +450,13 @@ def test_payment_behaviour_by_hand(behaviour: dict[str, dict]):
     # due in 12m: I1, I4, I2 (I3 is due 07-15); late: I4 and I2
     assert (p1["invoices_due_12m"], p1["late_invoices_12m"]) == (3, 2)
     assert p1["late_invoice_share_12m"] == 0.6667
-    # portions: I1 100 x 0 (01-30, q2), I4 80 x 81 and I2 120 x 50 (06-20, q1), I2 open
-    # 80 x 60 (06-30, q1): (6480 + 6000 + 4800) / 380 = 45.47; q1 17280 / 280 = 61.71
+    # portions: I1 100 x 0 (paid 01-30, q2), I4 80 x 81 and I2 120 x 50 (paid 06-20, q1),
+    # I2 open 80 x 60: 12m (6480 + 6000 + 4800) / 380 = 45.47; the quarters count what was
+    # paid in them: q1 (6480 + 6000) / 200 = 62.4, q2 0
     assert p1["avg_days_late_12m"] == 45.5
-    assert (p1["avg_days_late_q1"], p1["avg_days_late_q2"]) == (61.7, 0.0)
+    assert (p1["avg_days_late_q1"], p1["avg_days_late_q2"]) == (62.4, 0.0)
     assert (p1["avg_days_late_q3"], p1["avg_days_late_q4"]) == (None, None)
-    assert p1["days_late_trend"] == 61.7
+    assert p1["days_late_trend"] == 62.4
     assert (p1["extension_requests_90d"], p1["extension_requests_12m"]) == (1, 1)
     assert (p1["bounced_payments_90d"], float(p1["bounced_amount_90d"])) == (1, 30.0)
     p2 = behaviour["P2"]

@@ -370,6 +370,7 @@ EXPECTED_FACTS = {
         growth_rate_12m=-1.2,  # -2000 / 10000 - 1
         share_of_company_12m=-0.020408,  # -2000 / 98000
         net_sales_lifetime=8000.0,  # 10000 - 6000 + 4000
+        purchase_days_net_sales_lifetime=14000.0,  # 10000 + 4000: the return's day is no purchase
         order_days_lifetime=2,  # 2025-02-01 and 2025-11-01; 06-15 only returned goods
         median_order_interval_days=273.0,  # one gap between purchase days
     ),

@@ -363,12 +363,14 @@ def test_supply_cover_of_key_accounts_equals_the_csvs(env, warehouse):
     independent = {
         (c, p): v
         for c, p, v in duckdb.sql(f"""
-        with stock as (
-            select customer_id, product_id, arg_max(quantity_on_hand::double, snapshot_date::date)
-                as stock, max(snapshot_date::date) as snapshot_date
+        with snapshots as (
+            select customer_id, product_id, snapshot_date::date as snapshot_date,
+                quantity_on_hand::double as stock
             from {_csv(landing, "inventory")}
             where snapshot_date::date <= date '{AS_OF}' and customer_id <> 'DC'
-            group by all
+        ), stock as (  -- what each customer's latest snapshot says, nothing older
+            select * from snapshots
+            qualify snapshot_date = max(snapshot_date) over (partition by customer_id)
         ), sell_in as (
             select customer_id, product_id, sum(quantity::double) as quantity
             from {_csv(landing, "sales")}

@@ -94,6 +94,7 @@ def _facts(n: int, seed: int) -> pl.DataFrame:
             "last_order_date": last,
             "order_days_lifetime": days,
             "net_sales_lifetime": lifetime,
+            "purchase_days_net_sales_lifetime": lifetime,
             "first_order_day_net_sales": np.round(lifetime / days, 2),
             "gross_margin_lifetime": np.round(lifetime * 0.25, 2),
         }
@@ -116,7 +117,7 @@ def test_clv_12m_is_the_discounted_monthly_sum_times_the_margin_rate(config):
         x=(pl.col("order_days_lifetime") - 1).cast(pl.Float64),
         t_x=(pl.col("last_order_date") - pl.col("first_order_date")).dt.total_days().cast(float),
         T=(pl.col("as_of_date") - pl.col("first_order_date")).dt.total_days().cast(float),
-        m=(pl.col("net_sales_lifetime") - pl.col("first_order_day_net_sales"))
+        m=(pl.col("purchase_days_net_sales_lifetime") - pl.col("first_order_day_net_sales"))
         / (pl.col("order_days_lifetime") - 1),
     )
     bg = fit_beta_geo(*(frame[c].to_numpy() for c in ("x", "t_x", "T")))
@@ -145,6 +146,7 @@ def test_customers_without_purchases_get_nulls_and_a_reason(config):
                 last_order_date=None,
                 order_days_lifetime=0,
                 net_sales_lifetime=0.0,
+                purchase_days_net_sales_lifetime=0.0,
                 first_order_day_net_sales=None,
             ),
         ],

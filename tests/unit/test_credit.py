@@ -203,15 +203,16 @@ def test_deteriorating_and_new_customer_cap(config):
         "trend9": ([], "none", False),
         "ext2": (["DETERIORATING"], "require_guarantee_or_deposit", True),
         "ext1": ([], "none", False),
-        "new": (["NEW_CUSTOMER_CAP"], "none", True),
+        "new": (["NEW_CUSTOMER_CAP"], "none", False),  # informs, calls for no action
         "newover": (["NEW_CUSTOMER_CAP", "OVER_LIMIT"], "require_guarantee_or_deposit", True),
     }
 
 
-def _flags_on(as_of: date, rows: list[dict], config, previous=None) -> pl.DataFrame:
+def _flags_on(as_of: date, rows: list[dict], config, *earlier: pl.DataFrame) -> pl.DataFrame:
     tiers, facts, ar, behaviour = _inputs(rows)
     facts = facts.with_columns(as_of_date=pl.lit(as_of))
-    return flag_customers(tiers, facts, ar, behaviour, config.credit, config.version, previous)
+    history = pl.concat(earlier) if earlier else None
+    return flag_customers(tiers, facts, ar, behaviour, config.credit, config.version, history)
 
 
 def test_flag_history_since_when_and_what_changed(config):
@@ -233,12 +234,24 @@ def test_flag_history_since_when_and_what_changed(config):
         config,
         first,
     )
-    third = _flags_on(d3, [{"customer_id": "X", **late, "bounced_payments_90d": 1}], config, second)
+    third = _flags_on(
+        d3, [{"customer_id": "X", **late, "bounced_payments_90d": 1}], config, first, second
+    )
     since = {
         r[0]: r[1:] for r in second.select("customer_id", "flagged_since", "action_since").rows()
     }
     assert since == {"X": (d1, d2), "Y": (d2, d2), "Z": (None, d2)}
     assert third.select("flagged_since", "action_since").row(0) == (d1, d2)
+    # computed before d2 was: the run goes on across the missing date
+    early = _flags_on(d3, [{"customer_id": "X", **late}], config, first)
+    assert early.select("flagged_since", "action_since").row(0) == (d1, d1)
+    # a new customer on its cap alone is informed, not flagged
+    new = _flags_on(d1, [{"customer_id": "N", "onboarding_date": date(2026, 3, 1)}], config)
+    assert new.select("reason_codes", "is_flagged", "flagged_since").row(0) == (
+        ["NEW_CUSTOMER_CAP"],
+        False,
+        None,
+    )
     assert first.select("customer_id", "flagged_since").rows() == [
         ("X", d1),
         ("Y", None),

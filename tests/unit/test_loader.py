@@ -359,3 +359,25 @@ def test_targets_load_with_or_without_the_product_column(landing: Path):
             "unknown product (not in any products snapshot delivered so far)",
         ),
     ]
+
+
+def test_an_older_working_database_gets_new_contract_columns(landing: Path):
+    # raw.targets as created before product targets existed (columns in another order, too)
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.targets (period varchar, customer_id varchar, region varchar, "
+        "target_net_sales decimal(18, 2), _file_name varchar, _line_number integer, "
+        "_business_date date, _file_sha256 varchar, _run_id varchar)"
+    )
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")
+    _write(
+        landing,
+        "targets",
+        "20260301",
+        "period,customer_id,region,product_id,target_net_sales\n2026-03,,,P00001,70.00\n",
+    )
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert con.execute(
+        "select product_id, target_net_sales::varchar, _line_number from raw.targets"
+    ).fetchall() == [("P00001", "70.00", 2)]

@@ -36,8 +36,8 @@ TIERS = pl.DataFrame(
 )
 COVER = pl.DataFrame(
     {
-        "customer_id": ["K1", "K1", "K2", "K2", "K3", "K3", "K3", "N1", "K1"],
-        "product_id": ["P1", "P2", "P1", "P2", "P1", "P2", "P3", "P1", "P9"],
+        "customer_id": ["K1", "K1", "K2", "K2", "K3", "K3", "K3", "N1", "K1", "K1"],
+        "product_id": ["P1", "P2", "P1", "P2", "P1", "P2", "P3", "P1", "P9", "P3"],
         "stock_snapshot_date": [
             D("2026-06-30"),
             D("2026-06-30"),
@@ -48,10 +48,11 @@ COVER = pl.DataFrame(
             D("2026-06-30"),
             D("2026-06-30"),
             D("2025-12-31"),
+            D("2026-06-30"),
         ],
-        "stock_quantity": [140.0, 50.0, 30.0, None, 500.0, 0.0, 0.0, 1.0, 7.0],
-        "sell_in_quantity": [280.0, 56.0, 84.0, 28.0, 28.0, 0.0, 14.0, 280.0, 0.0],
-        "sell_in_days": [28] * 9,
+        "stock_quantity": [140.0, 50.0, 30.0, None, 500.0, 0.0, 0.0, 1.0, 7.0, None],
+        "sell_in_quantity": [280.0, 56.0, 84.0, 28.0, 28.0, 0.0, 14.0, 280.0, 0.0, 28.0],
+        "sell_in_days": [28] * 10,
     }
 )
 
@@ -75,11 +76,13 @@ def test_days_of_cover_flags_and_notes(config):
         ("K3", "P1"): (1.0, None, False, "latest stock snapshot older than 45 days"),  # 60 days
         ("K3", "P2"): (0.0, None, False, "no sell-in in the last 28 days"),
         ("K3", "P3"): (0.5, 0.0, True, None),  # out of stock while selling
+        # bought, but absent from K1's latest snapshot: no older figure is carried forward
+        ("K1", "P3"): (1.0, None, False, "not on the customer's latest stock snapshot"),
     }  # N1 (medium, B) is not a key account; K1's P9 was neither bought nor recently stocked
     assert set(result["threshold_days"]) == {14.0}
     assert result["peak_season"].null_count() == result.height
     assert set(result["config_version"]) == {"v-test"}
-    assert result.filter(pl.col("customer_id") == "K1")["size_tier"].to_list() == ["vip", "vip"]
+    assert result.filter(pl.col("customer_id") == "K1")["size_tier"].to_list() == ["vip"] * 3
 
 
 def test_the_stricter_threshold_applies_before_a_peak_season(config):

@@ -24,8 +24,10 @@ final as (
             where resolved_date <= {{ as_of_date() }}
                 and received_date > {{ as_of_date() }} - 365
         ) as avg_days_to_resolve_12m,
+        -- a score is known once the complaint is resolved, not before
         avg(satisfaction_score) filter (
             where received_date > {{ as_of_date() }} - 365
+                and resolved_date <= {{ as_of_date() }}
         ) as avg_satisfaction_12m,
     from complaints
     group by customer_id

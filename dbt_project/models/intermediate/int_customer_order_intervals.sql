@@ -1,10 +1,10 @@
 -- Each customer's median gap between consecutive purchase days on or before the as-of date
 -- (SPEC F19: a customer is at risk when the gap since the last order exceeds k times it).
--- A day with only returns is not a purchase.
+-- A day with only returns (or zero quantities) is not a purchase.
 with order_days as (
     select distinct customer_id, order_date
     from {{ ref('stg_erp__sales') }}
-    where order_date <= {{ as_of_date() }} and not is_return
+    where order_date <= {{ as_of_date() }} and is_purchase
 ),
 
 gaps as (

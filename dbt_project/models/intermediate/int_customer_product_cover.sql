@@ -1,19 +1,31 @@
 -- Inputs of key-account supply cover (SPEC F18) per customer x product on the as-of date:
--- the channel stock of the latest snapshot on or before it, and the sell-in (sales quantity
--- net of returns) over the last `supply_cover_sell_in_days` days up to it. Days of cover,
--- the key-account filter and the peak-season threshold are applied in scoring.
-with stock as (
-    select
-        customer_id,
-        product_id,
-        snapshot_date as stock_snapshot_date,
-        quantity_on_hand as stock_quantity,
-    from {{ ref('stg_erp__inventory') }}
+-- the channel stock on the customer's latest inventory snapshot on or before it (a product
+-- missing from that snapshot has no known stock: an older figure is not carried forward),
+-- and the sell-in (sales quantity net of returns) over the last `supply_cover_sell_in_days`
+-- days up to it. Days of cover, the key-account filter and the peak-season threshold are
+-- applied in scoring.
+with snapshots as (
+    select * from {{ ref('stg_erp__inventory') }}
     where snapshot_date <= {{ as_of_date() }}
         and not is_distribution_centre
-    qualify row_number() over (
-        partition by customer_id, product_id order by snapshot_date desc
-    ) = 1
+),
+
+latest_snapshot as (
+    select customer_id, max(snapshot_date) as stock_snapshot_date
+    from snapshots
+    group by customer_id
+),
+
+stock as (
+    select
+        latest_snapshot.customer_id,
+        latest_snapshot.stock_snapshot_date,
+        snapshots.product_id,
+        snapshots.quantity_on_hand as stock_quantity,
+    from latest_snapshot
+    left join snapshots
+        on snapshots.customer_id = latest_snapshot.customer_id
+        and snapshots.snapshot_date = latest_snapshot.stock_snapshot_date
 ),
 
 sell_in as (
@@ -30,9 +42,11 @@ sell_in as (
 select
     customer_id,
     product_id,
-    stock.stock_snapshot_date,
+    coalesce(stock.stock_snapshot_date, latest_snapshot.stock_snapshot_date)
+        as stock_snapshot_date,
     stock.stock_quantity,
     coalesce(sell_in.sell_in_quantity, 0) as sell_in_quantity,
     {{ var('supply_cover_sell_in_days') }} as sell_in_days,
 from stock
 full join sell_in using (customer_id, product_id)
+left join latest_snapshot using (customer_id)

@@ -26,8 +26,9 @@ final as (
         median(resolved_date - received_date) filter (where is_resolved)
             as median_days_to_resolve,
         max(resolved_date - received_date) filter (where is_resolved) as max_days_to_resolve,
-        round(avg(satisfaction_score), 2) as avg_satisfaction,
-        count(satisfaction_score) as satisfaction_responses,
+        -- a score is known once the complaint is resolved, not before
+        round(avg(satisfaction_score) filter (where is_resolved), 2) as avg_satisfaction,
+        count(satisfaction_score) filter (where is_resolved) as satisfaction_responses,
     from complaints
     group by all
 )

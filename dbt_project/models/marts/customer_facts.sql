@@ -43,10 +43,10 @@ windowed as (
 per_customer as (
     select
         customer_id,
-        min(order_date) filter (where not is_return) as first_order_date,
-        max(order_date) filter (where not is_return) as last_order_date,
-        count(distinct order_id) filter (where not is_return) as order_count_lifetime,
-        count(distinct order_date) filter (where not is_return) as order_days_lifetime,
+        min(order_date) filter (where is_purchase) as first_order_date,
+        max(order_date) filter (where is_purchase) as last_order_date,
+        count(distinct order_id) filter (where is_purchase) as order_count_lifetime,
+        count(distinct order_date) filter (where is_purchase) as order_days_lifetime,
         sum(net_amount) as net_sales_lifetime,
         sum(gross_margin) as gross_margin_lifetime,
         coalesce(sum(net_amount) filter (where in_12m), 0) as net_sales_12m,
@@ -54,9 +54,9 @@ per_customer as (
         coalesce(sum(cost_amount) filter (where in_12m), 0) as cost_12m,
         bool_and(has_cost) filter (where in_12m) as has_cost_12m,
         bool_and(has_cost) as has_cost_lifetime,
-        count(distinct order_id) filter (where in_12m and not is_return) as order_count_12m,
-        count(distinct order_date) filter (where in_12m and not is_return) as order_days_12m,
-        count(distinct date_trunc('month', order_date)) filter (where in_12m and not is_return)
+        count(distinct order_id) filter (where in_12m and is_purchase) as order_count_12m,
+        count(distinct order_date) filter (where in_12m and is_purchase) as order_days_12m,
+        count(distinct date_trunc('month', order_date)) filter (where in_12m and is_purchase)
             as active_months_12m,
         coalesce(-sum(net_amount) filter (where in_12m and is_return), 0) as returns_12m,
         coalesce(sum(discount_amount) filter (where in_12m), 0) as discounts_12m,
@@ -64,11 +64,13 @@ per_customer as (
         coalesce(sum(gross_margin) filter (where in_prior_12m), 0) as gross_margin_prior_12m,
         coalesce(sum(net_amount) filter (where in_90d), 0) as net_sales_90d,
         sum(net_amount) filter (where order_date = first_order_date) as first_order_day_net_sales,
+        sum(net_amount) filter (where on_purchase_day) as purchase_days_net_sales_lifetime,
     from (
         select
             *,
-            min(case when not is_return then order_date end) over (partition by customer_id)
+            min(case when is_purchase then order_date end) over (partition by customer_id)
                 as first_order_date,
+            bool_or(is_purchase) over (partition by customer_id, order_date) as on_purchase_day,
         from windowed
     )
     group by customer_id
@@ -126,6 +128,8 @@ joined as (
         end as growth_rate_12m,
         coalesce(per_customer.net_sales_90d, 0) as net_sales_90d,
         per_customer.first_order_day_net_sales,
+        coalesce(per_customer.purchase_days_net_sales_lifetime, 0)
+            as purchase_days_net_sales_lifetime,
         coalesce(mix.net_sales_12m_low_tier, 0) as net_sales_12m_low_tier,
         coalesce(mix.net_sales_12m_mid_tier, 0) as net_sales_12m_mid_tier,
         coalesce(mix.net_sales_12m_high_tier, 0) as net_sales_12m_high_tier,

@@ -4,11 +4,12 @@
 -- to then; a portion still open past its due date is late by the days up to the as-of date
 -- and is observed on it. Late share: of the invoices due in the 365 days up to the as-of
 -- date, those with any portion late. Days late: amount-weighted over the portions observed
--- (paid, or still open past due) in those 365 days, in total and per quarter of 91 days
--- (quarter 1 = the last 91 days), so every quarter is measured on payments already made
--- and a trend is not an artefact of recent invoices having had less time to be late; the
--- trend is quarter 1 minus quarter 2 (rising = worse). Extensions and bounced payments
--- (reversals) count by their own dates.
+-- in those 365 days (paid, or still open past due), and per quarter of 91 days (quarter 1
+-- = the last 91 days) over the portions paid in it, so every quarter is measured the same
+-- way and a trend is not an artefact of recent invoices having had less time to be late
+-- (what is still open shows in the 12m figure and the aging); the trend is quarter 1
+-- minus quarter 2 (rising = worse). Extensions and bounced payments (reversals) count by
+-- their own dates.
 with invoices as (
     select * from {{ ref('int_ar_invoices') }}
 ),
@@ -20,6 +21,7 @@ paid_portions as (
         invoices.due_date,
         greatest(applications.credit_date, invoices.doc_date) as observed_date,
         applications.applied_amount as amount,
+        false as is_open,
     from invoices
     inner join {{ ref('int_ar_credit_applications') }} as applications using (invoice_id)
 ),
@@ -31,6 +33,7 @@ open_portions as (
         invoices.due_date,
         {{ as_of_date() }} as observed_date,
         items.open_amount as amount,
+        true as is_open,
     from invoices
     inner join {{ ref('int_ar_items_aged') }} as items on items.item_id = invoices.invoice_id
     where items.open_amount > 0 and invoices.due_date < {{ as_of_date() }}
@@ -66,8 +69,9 @@ days_late as (
         customer_id,
         sum(amount * days_late) / nullif(sum(amount), 0) as avg_days_late_12m,
         {% for q in [1, 2, 3, 4] %}
-        sum(amount * days_late) filter (where quarter = {{ q }})
-            / nullif(sum(amount) filter (where quarter = {{ q }}), 0) as avg_days_late_q{{ q }},
+        sum(amount * days_late) filter (where quarter = {{ q }} and not is_open)
+            / nullif(sum(amount) filter (where quarter = {{ q }} and not is_open), 0)
+            as avg_days_late_q{{ q }},
         {% endfor %}
     from portions
     where observed_date > {{ as_of_date() }} - 365
@@ -79,7 +83,9 @@ events as (
         customer_id,
         count(*) filter (where doc_type = 'extension' and doc_date > {{ as_of_date() }} - 90)
             as extension_requests_90d,
-        count(*) filter (where doc_type = 'extension') as extension_requests_12m,
+        count(*) filter (
+            where doc_type = 'extension' and doc_date > {{ as_of_date() }} - 365
+        ) as extension_requests_12m,
         count(*) filter (
             where doc_type = 'reversal'
                 and doc_date > {{ as_of_date() }} - {{ var('bounced_lookback_days') }}

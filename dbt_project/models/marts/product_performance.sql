@@ -68,20 +68,22 @@ shares as (
 ),
 
 final as (
+    -- every product sold in a month, and every product with a target that month (up to
+    -- the as-of date's month) even without sales: 0 achieved is a figure too
     select
-        shares.product_id,
-        shares.month,
+        product_id,
+        month,
         products.category,
         products.price_tier,
-        shares.net_sales,
-        shares.gross_margin,
-        shares.sales_quantity,
-        shares.customers,
+        coalesce(shares.net_sales, 0) as net_sales,
+        coalesce(shares.gross_margin, 0) as gross_margin,
+        coalesce(shares.sales_quantity, 0) as sales_quantity,
+        coalesce(shares.customers, 0) as customers,
         shares.sales_rank,
-        round(shares.share_of_sales, 6) as share_of_sales,
+        coalesce(round(shares.share_of_sales, 6), 0) as share_of_sales,
         round(shares.cumulative_share, 6) as cumulative_share,
         case
-            when shares.net_sales <= 0 then 'C'
+            when coalesce(shares.net_sales, 0) <= 0 then 'C'
             when shares.share_before < {{ var('abc_a_max_cumulative_share') }} then 'A'
             when shares.share_before < {{ var('abc_b_max_cumulative_share') }} then 'B'
             else 'C'
@@ -94,10 +96,13 @@ final as (
             as channel_turnover,
         targets.target_net_sales,
         case when targets.target_net_sales > 0
-            then round(shares.net_sales / targets.target_net_sales, 4) end as target_achievement,
+            then round(coalesce(shares.net_sales, 0) / targets.target_net_sales, 4)
+        end as target_achievement,
     from shares
+    full join (
+        select * from targets where month <= date_trunc('month', {{ as_of_date() }})
+    ) as targets using (product_id, month)
     left join turnover using (product_id, month)
-    left join targets using (product_id, month)
     left join products using (product_id)
 )
 
@@ -105,4 +110,5 @@ select
     *,
     round(margin_rate * channel_turnover, 4) as cross_ratio,
     round(margin_rate * channel_turnover * share_of_sales, 6) as contribution_ratio,
+    '{{ var("config_version") }}' as config_version,
 from final

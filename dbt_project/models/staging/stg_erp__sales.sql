@@ -17,6 +17,7 @@ renamed as (
         net_amount - coalesce(cost_amount, 0) as gross_margin,
         cost_amount is not null as has_cost,
         quantity < 0 as is_return,
+        quantity > 0 as is_purchase,
         sales_rep_id,
         promotion_id,
         _file_name as file_name,
