@@ -9,6 +9,7 @@ from pipelines.ingestion.assets import raw_extracts
 from pipelines.ingestion.sensors import landing_sensor
 from pipelines.publishing.assets import published_warehouse
 from pipelines.quality.checks import (
+    GX_MORE_TABLES,
     RAW_EXTRACT_CHECKS,
     gx_credit_flags,
     gx_customer_facts,
@@ -57,6 +58,7 @@ defs = dg.Definitions(
     ],
     asset_checks=[
         *RAW_EXTRACT_CHECKS,
+        *GX_MORE_TABLES,
         gx_customer_facts,
         gx_customer_tiers,
         gx_product_performance,

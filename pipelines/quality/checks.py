@@ -15,8 +15,8 @@ from pipelines.partitions import as_of_partitions
 from pipelines.quality.results import record
 from pipelines.quality.validation import CheckOutcome, validate_frame
 from pipelines.resources import CrmResource
-from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, SUPPLY_COVER
-from pipelines.transform.assets import CUSTOMER_FACTS, PRODUCT_PERFORMANCE
+from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
+from pipelines.transform.assets import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
 
 RECONCILE_SALES = "reconcile_net_sales_with_extracts"
 RECONCILE_AR = "reconcile_ar_with_extracts"
@@ -103,6 +103,19 @@ gx_supply_cover = _gx_table_check(SUPPLY_COVER, "supply_cover", "scoring.supply_
 gx_product_performance = _gx_table_check(
     PRODUCT_PERFORMANCE, "product_performance", "marts.product_performance", per_as_of_date=False
 )
+# the other published tables, written by the assets above or by dbt
+GX_MORE_TABLES = [
+    _gx_table_check(CUSTOMER_TIERS, "tier_migrations", "scoring.tier_migrations"),
+    _gx_table_check(CUSTOMER_TIERS, "customer_composition", "scoring.customer_composition"),
+    _gx_table_check(CREDIT_FLAGS, "credit_flag_changes", "scoring.credit_flag_changes"),
+    _gx_table_check(CREDIT_FLAGS, "credit_company_view", "scoring.credit_company_view"),
+    _gx_table_check(CREDIT_FLAGS, "credit_watch_list", "scoring.credit_watch_list"),
+    _gx_table_check(PROSPECT_GRADES, "prospect_grades", "scoring.prospect_grades"),
+    *[
+        _gx_table_check(key, key.path[-1], f"marts.{key.path[-1]}", per_as_of_date=False)
+        for key in MONTHLY_MARTS
+    ],
+]
 
 
 def _reconcile(

@@ -245,13 +245,25 @@ def test_quality_results_are_published_with_the_run(env, warehouse):
         "group by 1, 2 order by 1, 2",
         [outcome.run_id],
     ).fetchall()
+    published_suites = [
+        "complaints_monthly",
+        "credit_company_view",
+        "credit_flag_changes",
+        "credit_flags",
+        "credit_watch_list",
+        "customer_composition",
+        "customer_facts",
+        "customer_monthly_performance",
+        "customer_retention_monthly",
+        "customer_tiers",
+        "product_performance",
+        "prospect_grades",
+    ]
     assert [(s, t, ok) for s, t, ok, _ in results] == [
-        ("great_expectations", "credit_flags", True),
-        ("great_expectations", "customer_facts", True),
-        ("great_expectations", "customer_tiers", True),
-        ("great_expectations", "product_performance", True),
+        *[("great_expectations", name, True) for name in published_suites],
         *[("great_expectations", f"raw.{name}", True) for name in sorted(EXTRACTS)],
         ("great_expectations", "supply_cover", True),
+        ("great_expectations", "tier_migrations", True),
         ("reconciliation", "credit_flags", True),
         ("reconciliation", "customer_tiers", True),
     ]
