@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: setup run test lint format ui clean
+.PHONY: setup browser run test lint format ui clean
 
 setup: $(VENV)/.synced
 
@@ -33,8 +33,16 @@ run: setup
 	@echo "Extracts read from:     $(CURDIR)/landing"
 	@echo "Dagster runs and logs:  make ui, then http://127.0.0.1:3000"
 
+## browser: Debian's Chromium, for the test that renders the auditors' report (root + apt)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		 >/dev/null) || echo "could not install chromium: the report rendering test will skip"; \
+	else echo "no chromium and no root apt-get: the report rendering test will skip"; fi; }
+
 ## test: the whole test suite (unit and integration)
-test: setup
+test: setup browser
 	$(BIN)/pytest
 
 lint: setup

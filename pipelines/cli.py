@@ -117,6 +117,7 @@ def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
         click.echo(f"published {as_of_date} to {settings.warehouse_path}")
         for table, n in outcome.published_rows.items():
             click.echo(f"  reporting.{table:<30} {n:>10,} rows")
+        click.echo(f"Auditors' report: {outcome.report}")
         click.echo(
             f"Dagster run {outcome.run_id} is recorded in {settings.dagster_home} "
             "(`make ui` shows it)"
@@ -129,6 +130,8 @@ def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
     )
     for message in outcome.errors:
         click.echo(f"  - {message}", err=True)
+    if outcome.report:
+        click.echo(f"Auditors' report of what was checked: {outcome.report}", err=True)
     click.echo(f"Dagster run {outcome.run_id} (see `make ui`) has the full log.", err=True)
     sys.exit(1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
@@ -22,6 +23,7 @@ class RunOutcome:
     run_id: str
     errors: list[str] = field(default_factory=list)
     published_rows: dict[str, int] = field(default_factory=dict)
+    report: Path | None = None
 
 
 def instance_for(settings: Settings) -> dg.DagsterInstance:
@@ -71,9 +73,32 @@ def run_pipeline(settings: Settings, as_of: date, log_level: str = "INFO") -> Ru
         if event.asset_key == PUBLISHED_WAREHOUSE
     ]
     if not result.success or not published:
-        return RunOutcome(False, result.run_id, _failure_messages(result))
+        messages = _failure_messages(result)
+        report = _report_of_failure(settings, as_of, result.run_id, messages)
+        return RunOutcome(False, result.run_id, messages, report=report)
     metadata = published[-1].metadata
     rows = {
         k.removeprefix("rows_"): int(v.value) for k, v in metadata.items() if k.startswith("rows_")
     }
-    return RunOutcome(True, result.run_id, published_rows=rows)
+    report = metadata.get("report")
+    return RunOutcome(
+        True, result.run_id, published_rows=rows, report=Path(report.value) if report else None
+    )
+
+
+def _report_of_failure(
+    settings: Settings, as_of: date, run_id: str, messages: list[str]
+) -> Path | None:
+    """The auditors' report of a run that did not publish (what was checked, what failed),
+    when the run got as far as the working database."""
+    from pipelines.config import load_config
+    from pipelines.publishing.report import RunFacts, build_report
+
+    if not settings.work_db.exists():
+        return None
+    try:
+        version = load_config(settings.config_path).version
+    except ValueError:
+        version = "unreadable configuration"
+    facts = RunFacts(run_id, as_of, version, published=False, messages=tuple(messages))
+    return build_report(settings.work_db, settings.warehouse_path, facts)

@@ -8,6 +8,7 @@ import dagster as dg
 from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
+from pipelines.publishing.report import RunFacts, build_report
 from pipelines.quality.results import ensure_audit_table, record_publication
 from pipelines.resources import CrmResource
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
@@ -43,7 +44,8 @@ def published_warehouse(
     context: dg.AssetExecutionContext, crm: CrmResource
 ) -> dg.MaterializeResult:
     """Every reporting table (publish.PUBLISHED_TABLES), replaced together in one atomic
-    step once every blocking check upstream has passed."""
+    step once every blocking check upstream has passed; then the run's auditors' report
+    (reports/<as-of>_<run id>/index.html next to the warehouse)."""
     config = crm.config()
     warehouse = Path(crm.warehouse_path)
     with crm.connect() as con:
@@ -60,9 +62,16 @@ def published_warehouse(
     with crm.connect() as con:
         record_publication(con, publication)
     context.log.info(f"published {warehouse}")
+    report = build_report(
+        crm.work_db,
+        warehouse,
+        RunFacts(context.run.run_id, publication["as_of_date"], config.version, published=True),
+    )
+    context.log.info(f"auditors' report: {report}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(warehouse)),
+            "report": dg.MetadataValue.path(str(report)),
             "config_version": config.version,
             **{f"rows_{table}": n for table, n in counts.items()},
         }

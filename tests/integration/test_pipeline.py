@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -310,6 +311,11 @@ def test_a_failing_validation_blocks_publication_and_keeps_the_warehouse(
             [first.run_id],
         ).fetchall()
     assert failed == [("credit_flags", "ar_balance")]
+    # and in the run's report, which says nothing was published
+    report = Path(result.output.split("Auditors' report of what was checked: ")[1].split()[0])
+    page = report.read_text(encoding="utf-8")
+    assert "Not published" in page
+    assert page.count('class="fail">FAIL</td>') == 1
 
 
 def test_a_rejected_file_fails_the_run_naming_file_and_column(env, monkeypatch):
@@ -413,3 +419,70 @@ def test_supply_cover_of_key_accounts_equals_the_csvs(env, warehouse):
     # 2026-06-30 is outside the peak-season weeks: the normal threshold, and some are short
     assert {t for *_, t in published} == {14.0}
     assert sum(below for *_, below, _ in published) == sum(v < 14 for v in covered.values()) > 0
+
+
+def _browser() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("no Chromium on this machine: `make browser` installs Debian's")
+
+
+def test_the_auditors_report_renders_in_a_browser(env, warehouse):
+    _, settings, outcome = env
+    report = outcome.report
+    assert (
+        report
+        == settings.warehouse_path.parent / "reports" / (f"{AS_OF}_{outcome.run_id}") / "index.html"
+    )
+    browser = _browser()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    dom = subprocess.run(
+        [browser, *flags, "--virtual-time-budget=5000", "--dump-dom", report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    # what the browser rendered: status, checks, reconciliation, deliveries, rejects, pictures
+    assert "Published: every blocking check passed" in dom
+    checks = warehouse.execute(
+        "select count(*), count(*) filter (where not passed) from reporting.data_quality_results "
+        "where run_id = ?",
+        [outcome.run_id],
+    ).fetchone()
+    assert f"{checks[0]} checks, {checks[1]} failed." in dom
+    for figure in ("net_sales_12m_total", "gross_margin_12m_total", "ar_balance_total"):
+        assert f"<td>{figure}</td>" in dom
+    files, rows = warehouse.execute(
+        "select count(*), sum(rows_in_file) from reporting.delivery_manifest where run_id = ?",
+        [outcome.run_id],
+    ).fetchone()
+    assert f"{files} files, {rows} rows" in dom
+    assert "rows rejected on arrival by this run" in dom
+    # three pictures on a first run (no migrations yet), every one of them drawn
+    assert dom.count("<figure>") == 3
+    assert 'data-pictures-shown="3"' in dom
+    shot = PROJECT_ROOT / ".test-artifacts" / "auditors_report.png"
+    shot.parent.mkdir(exist_ok=True)
+    subprocess.run(
+        [browser, *flags, "--window-size=1200,2400", f"--screenshot={shot}", report.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.size == (1200, 2400)
+        assert len(image.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 100  # not blank
+    print(f"\nscreenshot of the auditors' report: {shot}")
+    # a report is written once: the same run cannot overwrite it
+    from pipelines.publishing.report import RunFacts, build_report
+
+    with pytest.raises(FileExistsError):
+        build_report(
+            settings.work_db,
+            settings.warehouse_path,
+            RunFacts(outcome.run_id, AS_OF, "x", published=True),
+        )
