@@ -12,6 +12,7 @@ import duckdb
 from pipelines.config import CrmConfig, load_config, load_header_map
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.loader import IngestOptions
+from pipelines.ingestion.pii import pii_key_from_env
 from pipelines.settings import work_db_for
 
 
@@ -49,6 +50,7 @@ class CrmResource(dg.ConfigurableResource):
             header_map=load_header_map(Path(self.header_map_path), list(EXTRACTS)),
             max_rejected_share=tolerance.max_rejected_share,
             min_rows_for_share=tolerance.min_rows_for_share,
+            pii_key=pii_key_from_env(),
         )
 
     def suite_path(self, table: str) -> Path:

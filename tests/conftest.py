@@ -10,6 +10,14 @@ from pipelines.config import CrmConfig, load_config
 from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
 
 
+@pytest.fixture(scope="session", autouse=True)
+def pii_secret():
+    """The secret of the PII join keys, from the environment as in production."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_PII_KEY", "a-secret-for-tests-only")
+        yield
+
+
 @pytest.fixture(scope="session")
 def config() -> CrmConfig:
     return load_config(PROJECT_ROOT / "config" / "crm.yaml")

@@ -652,7 +652,12 @@ def _generate_prospects(
     ]
     names = np.char.add(
         np.char.add(rng.choice(SHOP_WORDS, n), rng.choice(SHOP_WORDS, n)), "商贸有限公司"
-    )
+    ).astype(object)
+    # about 5% of leads are companies already in the master, typed with a stray space
+    known = customers["customer_name"].to_numpy()
+    for i in rng.choice(n, size=max(1, n // 20), replace=False):
+        name = str(rng.choice(known))
+        names[i] = f"{name[:2]} {name[2:]}"
     return pl.DataFrame(
         {
             "prospect_id": [f"L{i:06d}" for i in range(1, n + 1)],

@@ -7,6 +7,7 @@ import dagster as dg
 
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.loader import ingest
+from pipelines.ingestion.pii import PII_KEY_ENV
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 
@@ -55,10 +56,16 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     changed (sha256 against the delivery manifest), quarantining bad rows with a reason."""
     as_of = date.fromisoformat(context.partition_key)
     with crm.connect() as con:
-        report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id, crm.ingest_options())
+        options = crm.ingest_options()
+        report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id, options)
         totals = {
             name: con.execute(f"select count(*) from raw.{name}").fetchone()[0] for name in RAW_KEYS
         }
+    if options.pii_key is None:
+        context.log.warning(
+            f"{PII_KEY_ENV} is not set: the keyed hashes of names and phones (join keys that "
+            "stand in for PII) are left empty for the files loaded now"
+        )
     context.log.info(
         f"loaded {len(report.files)} new or changed files, {report.skipped_unchanged} unchanged; "
         f"rows now held: {totals}"

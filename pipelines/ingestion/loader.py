@@ -35,6 +35,7 @@ from pipelines.ingestion.contract import (
     Column,
     Extract,
 )
+from pipelines.ingestion.pii import KEYED_PII, with_pii_keys
 
 META_COLUMNS = {
     "_file_name": "VARCHAR",
@@ -70,6 +71,8 @@ class IngestOptions:
     header_map: dict[str, dict[str, str]] = field(default_factory=dict)
     max_rejected_share: float = 0.20
     min_rows_for_share: int = 20
+    # secret of the PII join keys (ingestion.pii); None leaves the keys empty
+    pii_key: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -444,6 +447,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 f"alter table raw.{extract.name} add column if not exists {c.name} "
                 f"{DUCKDB_TYPES[c.type]}"
             )
+        for key_column in KEYED_PII.get(extract.name, {}).values():
+            con.execute(
+                f"alter table raw.{extract.name} add column if not exists {key_column} varchar"
+            )
     con.execute("""
         create table if not exists raw.delivery_manifest (
             extract varchar, file_name varchar, business_date date, file_sha256 varchar,
@@ -569,7 +576,9 @@ def ingest(
         _reject_whole_files(extract, files, frames, problems, options)
         if extract.name in known:
             known[extract.name] |= set(accepted[extract.key[0]].to_list())
-        staged.append((extract, files, accepted, problems))
+        staged.append(
+            (extract, files, with_pii_keys(accepted, extract.name, options.pii_key), problems)
+        )
         rejected_by_file = dict(
             problems.group_by("file_name").agg(pl.col("line_number").n_unique()).iter_rows()
         )
@@ -609,10 +618,12 @@ def _write(
             con.execute("delete from raw.rejected_rows where file_name in ?", [names])
             casts = ", ".join(f"cast({c.name} as {DUCKDB_TYPES[c.type]})" for c in extract.columns)
             con.register("batch", accepted.with_columns(_run_id=pl.lit(run_id)).to_arrow())
-            names_in_order = ", ".join([*extract.column_names, *META_COLUMNS])
+            keys = list(KEYED_PII.get(extract.name, {}).values())
+            names_in_order = ", ".join([*extract.column_names, *META_COLUMNS, *keys])
             con.execute(
                 f"insert into raw.{extract.name} ({names_in_order}) select {casts}, _file_name, "
-                "_line_number, _business_date, _file_sha256, _run_id from batch"
+                f"_line_number, _business_date, _file_sha256, _run_id{''.join(', ' + k for k in keys)} "
+                "from batch"
             )
             con.register("rejected", problems.with_columns(run_id=pl.lit(run_id)).to_arrow())
             con.execute("insert into raw.rejected_rows by name select * from rejected")

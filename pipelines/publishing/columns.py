@@ -241,6 +241,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "referral_points": "Points for a referral by a VIP, large or A customer.",
         "prospect_score": "Sum of the points.",
         "prospect_grade": "A / B / C / D by score; lost prospects are D.",
+        "name_key": "Keyed hash (HMAC-SHA256 under CRM_PII_KEY) of the normalised prospect "
+        "name, never the name; null when no key is set.",
+        "existing_customer_id": "The customer in the master in force whose name has the same "
+        "key: the lead is already a customer (null when none, or no key is set).",
     },
     "tier_migrations": {
         "customer_id": "Customer business key from the ERP.",

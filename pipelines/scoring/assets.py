@@ -20,6 +20,7 @@ CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
 CREDIT_FLAGS = dg.AssetKey(["scoring", "credit_flags"])
 PROSPECT_GRADES = dg.AssetKey(["scoring", "prospect_grades"])
 PROSPECTS_IN_FORCE = dg.AssetKey(["intermediate", "int_prospects_in_force"])
+CUSTOMERS_IN_FORCE = dg.AssetKey(["intermediate", "int_customers_in_force"])
 SUPPLY_COVER = dg.AssetKey(["scoring", "supply_cover"])
 COVER_INPUTS = dg.AssetKey(["intermediate", "int_customer_product_cover"])
 
@@ -193,7 +194,7 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
 
 @dg.asset(
     key=PROSPECT_GRADES,
-    deps=[CUSTOMER_TIERS, PROSPECTS_IN_FORCE],
+    deps=[CUSTOMER_TIERS, PROSPECTS_IN_FORCE, CUSTOMERS_IN_FORCE],
     group_name="customer_value",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
@@ -208,7 +209,12 @@ def prospect_grades(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.M
     with crm.connect() as con:
         prospects = con.execute("select * from intermediate.int_prospects_in_force").pl()
         tiers = _read_as_of(con, "scoring.customer_tiers", as_of)
-        grades = grade_prospects(prospects, tiers, config.prospects, date.fromisoformat(as_of))
+        customers = con.execute(
+            "select customer_id, customer_name_key from intermediate.int_customers_in_force"
+        ).pl()
+        grades = grade_prospects(
+            prospects, tiers, config.prospects, date.fromisoformat(as_of), customers
+        )
         write_partition(con, "scoring.prospect_grades", grades, as_of)
     if prospects.is_empty():
         context.log.info("prospects extract has not landed: no prospect grades for " + as_of)

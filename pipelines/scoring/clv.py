@@ -43,20 +43,35 @@ class GammaGammaParams:
         return self.p * self.v / (self.q - 1)
 
 
+# parameters between e^-20 and e^20: far beyond any fitted on purchase data
+LOG_PARAM_BOUND = 20.0
+
+
 def _minimize(negative_log_likelihood, start: np.ndarray):
     """Quasi-Newton on log-parameters, tolerances relative to the likelihood's size; a
-    Nelder-Mead restart when the gradient method stops early."""
+    Nelder-Mead restart when the gradient method stops early. Log-parameters stay within
+    +-LOG_PARAM_BOUND, and where the likelihood overflows on the way it counts as infinitely
+    unlikely (no numerical warnings: they are the optimiser's, not the data's)."""
+
+    def objective(log_params: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            value = negative_log_likelihood(log_params)
+        return value if np.isfinite(value) else np.inf
+
+    bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * len(start)
     result = minimize(
-        negative_log_likelihood,
+        objective,
         start,
         method="L-BFGS-B",
+        bounds=bounds,
         options={"maxiter": 2_000, "ftol": 1e-13, "gtol": 1e-8},
     )
     if not result.success:
         result = minimize(
-            negative_log_likelihood,
+            objective,
             result.x,
             method="Nelder-Mead",
+            bounds=bounds,
             options={"maxiter": 4_000, "xatol": 1e-8, "fatol": 1e-6},
         )
     return result

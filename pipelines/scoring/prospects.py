@@ -13,11 +13,29 @@ KEY_CUSTOMER = (pl.col("referrer_size_tier").is_in(["vip", "large"])) | (
 
 
 def grade_prospects(
-    prospects: pl.DataFrame, tiers: pl.DataFrame, cfg: ProspectConfig, as_of_date
+    prospects: pl.DataFrame,
+    tiers: pl.DataFrame,
+    cfg: ProspectConfig,
+    as_of_date,
+    customers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """prospect_grades rows: points from stage, recency of contact, visits, expected volume
     and a referral by a key customer (VIP, large or A), the grade and the points' breakdown.
-    A lost prospect is D whatever its points."""
+    A lost prospect is D whatever its points. A prospect whose name key equals a customer's
+    (`customers`: customer_id, customer_name_key) is already that customer."""
+    names = pl.DataFrame(schema={"name_key": pl.String, "existing_customer_id": pl.String})
+    if customers is not None and not customers.is_empty():
+        names = (
+            customers.select(
+                pl.col("customer_name_key").alias("name_key"),
+                pl.col("customer_id").alias("existing_customer_id"),
+            )
+            .drop_nulls("name_key")
+            .group_by("name_key")
+            .agg(pl.col("existing_customer_id").min())
+        )
+    if "name_key" not in prospects.columns:
+        prospects = prospects.with_columns(name_key=pl.lit(None, pl.String))
     referrers = tiers.select(
         pl.col("customer_id").alias("referred_by_customer_id"),
         pl.col("size_tier").alias("referrer_size_tier"),
@@ -47,6 +65,7 @@ def grade_prospects(
     }
     scored = (
         prospects.join(referrers, on="referred_by_customer_id", how="left")
+        .join(names, on="name_key", how="left")
         .with_columns(**parts)
         .with_columns(prospect_score=pl.sum_horizontal(*parts))
     )
@@ -72,4 +91,6 @@ def grade_prospects(
         *parts,
         "prospect_score",
         grade.alias("prospect_grade"),
+        "name_key",
+        "existing_customer_id",
     ).sort("prospect_id")

@@ -56,8 +56,11 @@ def warehouse(env) -> duckdb.DuckDBPyConnection:
     con.close()
 
 
-def _csv(landing: Path, extract: str) -> str:
-    return f"read_csv('{landing}/{extract}/*.csv', all_varchar = true, header = true)"
+def _csv(landing: Path, extract: str, filename: bool = False) -> str:
+    return (
+        f"read_csv('{landing}/{extract}/*.csv', all_varchar = true, header = true, "
+        f"filename = {str(filename).lower()})"
+    )
 
 
 def test_run_publishes_every_table(env, warehouse):
@@ -486,3 +489,98 @@ def test_the_auditors_report_renders_in_a_browser(env, warehouse):
             settings.warehouse_path,
             RunFacts(outcome.run_id, AS_OF, "x", published=True),
         )
+
+
+def _pii_values(landing: Path) -> set[str]:
+    """Every PII value delivered (SPEC §2), as the ERP wrote it."""
+    columns = {
+        "customers": ["customer_name", "contact_name", "phone", "address", "legal_representative"],
+        "prospects": ["name"],
+    }
+    values: set[str] = set()
+    for extract, names in columns.items():
+        for row in duckdb.sql(
+            f"select distinct {', '.join(names)} from {_csv(landing, extract)}"
+        ).fetchall():
+            values |= {v.strip() for v in row if v and v.strip()}
+    return values
+
+
+def test_no_pii_in_published_tables_reports_or_logs(env, warehouse):
+    root, settings, _ = env
+    pii = _pii_values(root / "landing")
+    assert len(pii) > 300  # names, contacts, phones, addresses, representatives, leads
+    # every text column of every published table, and the descriptions BI tools show
+    texts: set[str] = set()
+    for schema, table, column in warehouse.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where data_type = 'VARCHAR' and database_name = current_database()"
+    ).fetchall():
+        texts |= {
+            r[0]
+            for r in warehouse.execute(
+                f'select distinct "{column}"::varchar from {schema}.{table} '
+                f'where "{column}" is not null'
+            ).fetchall()
+        }
+    texts |= {
+        r[0]
+        for r in warehouse.execute(
+            "select comment from duckdb_columns() where comment is not null union "
+            "select comment from duckdb_tables() where comment is not null"
+        ).fetchall()
+    }
+    published = "\n".join(texts)
+    assert [v for v in pii if v in published] == []
+    # every file of the auditors' reports, of the Dagster instance (run and event logs) and
+    # of dbt's logs
+    folders = [
+        settings.warehouse_path.parent / "reports",
+        settings.dagster_home,
+        PROJECT_ROOT / "dbt_project" / "logs",
+    ]
+    files = [p for folder in folders if folder.exists() for p in folder.rglob("*") if p.is_file()]
+    assert any(p.name == "index.html" for p in files) and any(p.suffix == ".db" for p in files)
+    leaks = {
+        str(p): v
+        for p in files
+        for content in [p.read_bytes()]
+        for v in pii
+        if v.encode("utf-8") in content
+    }
+    assert leaks == {}
+
+
+def test_prospects_already_customers_are_found_by_keyed_hash(env, warehouse):
+    root, _, _ = env
+    landing = root / "landing"
+    # independently: a lead whose name, without spaces, is a customer's name in force
+    expected = dict(
+        duckdb.sql(f"""
+        with customers as (
+            select customer_id, replace(customer_name, ' ', '') as name
+            from {_csv(landing, "customers", filename=True)}
+            where filename = (select max(filename) from {_csv(landing, "customers", True)})
+        ), prospects as (
+            select prospect_id, replace(name, ' ', '') as name
+            from {_csv(landing, "prospects", filename=True)}
+            where filename = (select max(filename) from {_csv(landing, "prospects", True)})
+        )
+        select prospect_id, min(customer_id) from prospects join customers using (name)
+        group by all
+    """).fetchall()
+    )
+    published = dict(
+        warehouse.execute(
+            "select prospect_id, existing_customer_id from reporting.prospect_grades "
+            "where as_of_date = ? and existing_customer_id is not null",
+            [AS_OF],
+        ).fetchall()
+    )
+    assert published == expected and len(published) >= 1
+    keys = warehouse.execute(
+        "select count(*), count(customer_name_key), count(distinct customer_name_key) "
+        "from reporting.customer_facts where as_of_date = ? and is_in_master",
+        [AS_OF],
+    ).fetchone()
+    assert keys[0] == keys[1] == keys[2]  # every customer keyed, no two alike

@@ -98,6 +98,8 @@ joined as (
         customers.onboarding_date,
         customers.payment_terms_days,
         customers.deposit_amount,
+        customers.customer_name_key,
+        customers.phone_key,
         per_customer.first_order_date,
         per_customer.last_order_date,
         {{ as_of_date() }} - per_customer.last_order_date as days_since_last_order,

@@ -1,5 +1,6 @@
 -- Customer master snapshots without PII: names, contacts, phone, address and legal
--- representative stop here and never reach a model BI can read.
+-- representative stop here and never reach a model BI can read. The keyed hashes of the
+-- name and phone (set on arrival under a secret from the environment) go on as join keys.
 with source as (
     select * from {{ source('raw', 'customers') }}
 ),
@@ -17,6 +18,8 @@ renamed as (
         onboarding_date,
         payment_terms_days,
         deposit_amount,
+        customer_name_key,
+        phone_key,
     from source
 )
 

@@ -1,4 +1,4 @@
--- Prospect snapshots without the prospect's name (PII).
+-- Prospect snapshots without the prospect's name (PII); its keyed hash goes on as a join key.
 with source as (
     select * from {{ source('raw', 'prospects') }}
 ),
@@ -15,6 +15,7 @@ renamed as (
         last_contact_date,
         visit_count,
         referred_by_customer_id,
+        name_key,
     from source
 )
 

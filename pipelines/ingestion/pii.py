@@ -1,0 +1,59 @@
+"""Pseudonymous join keys for PII (SPEC §2, [002] §2.3).
+
+Names and phone numbers never leave the raw layer in clear. Where a join needs them (a
+lead that is already a customer, one customer under two codes), a keyed hash stands in:
+HMAC-SHA256 of the normalised value under a secret taken from the environment variable
+CRM_PII_KEY, never from the repository. Without the variable the keys stay empty: equal
+keys then cannot be told from guesses, so none are made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+
+import polars as pl
+
+PII_KEY_ENV = "CRM_PII_KEY"
+# extract -> PII column -> its keyed-hash column (kept in raw and passed on by staging)
+KEYED_PII: dict[str, dict[str, str]] = {
+    "customers": {"customer_name": "customer_name_key", "phone": "phone_key"},
+    "prospects": {"name": "name_key"},
+}
+
+
+def pii_key_from_env() -> bytes | None:
+    secret = os.environ.get(PII_KEY_ENV, "")
+    return secret.encode("utf-8") if secret else None
+
+
+def normalise(value: str, column: str) -> str:
+    """The form two spellings of one name or phone number share."""
+    if column == "phone":
+        digits = re.sub(r"\D", "", value)
+        return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+    text = unicodedata.normalize("NFKC", value).casefold()
+    return re.sub(r"\s+", "", text)
+
+
+def keyed_hash(value: str | None, column: str, secret: bytes) -> str | None:
+    if value is None or not value.strip():
+        return None
+    digest = hmac.new(secret, normalise(value, column).encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()
+
+
+def with_pii_keys(frame: pl.DataFrame, extract: str, secret: bytes | None) -> pl.DataFrame:
+    """Add the keyed-hash columns of `extract` (null without a secret)."""
+    columns = KEYED_PII.get(extract, {})
+    return frame.with_columns(
+        pl.col(source)
+        .map_elements(lambda v, s=source: keyed_hash(v, s, secret), return_dtype=pl.String)
+        .alias(target)
+        if secret
+        else pl.lit(None, pl.String).alias(target)
+        for source, target in columns.items()
+    )
