@@ -22,24 +22,28 @@ from pipelines.publishing.columns import (
     dbt_column_descriptions,
 )
 
-# Published table -> the query over the working database (attached as `work`) that fills it.
-PUBLISHED_TABLES: dict[str, str] = {
-    "customer_facts": "select * from work.marts.customer_facts",
-    "customer_tiers": "select * from work.scoring.customer_tiers",
-    "credit_flags": "select * from work.scoring.credit_flags",
-    "tier_migrations": "select * from work.scoring.tier_migrations",
+# Tables with one partition per as-of date: published table -> (working table, order). A
+# publication takes the run's own as-of date from the working database, where it was just
+# validated, and every other date from the previously published file, where it was
+# validated by its own run: rows a failed run left in the working database never reach BI.
+PER_AS_OF_TABLES: dict[str, tuple[str, str]] = {
+    "customer_facts": ("marts.customer_facts", "as_of_date, customer_id"),
+    "customer_tiers": ("scoring.customer_tiers", "as_of_date, customer_id"),
+    "credit_flags": ("scoring.credit_flags", "as_of_date, customer_id"),
+    "tier_migrations": ("scoring.tier_migrations", "as_of_date, customer_id, dimension"),
     "credit_flag_changes": (
-        "select * from work.scoring.credit_flag_changes "
-        "order by as_of_date, customer_id, reason_code"
+        "scoring.credit_flag_changes",
+        "as_of_date, customer_id, reason_code",
     ),
-    "credit_company_view": "select * from work.scoring.credit_company_view order by as_of_date",
-    "credit_watch_list": (
-        "select * from work.scoring.credit_watch_list order by as_of_date, exposure_rank"
-    ),
-    "customer_composition": (
-        "select * from work.scoring.customer_composition order by as_of_date, dimension, segment"
-    ),
-    "prospect_grades": "select * from work.scoring.prospect_grades order by as_of_date, prospect_id",
+    "credit_company_view": ("scoring.credit_company_view", "as_of_date"),
+    "credit_watch_list": ("scoring.credit_watch_list", "as_of_date, exposure_rank"),
+    "customer_composition": ("scoring.customer_composition", "as_of_date, dimension, segment"),
+    "prospect_grades": ("scoring.prospect_grades", "as_of_date, prospect_id"),
+    "supply_cover": ("scoring.supply_cover", "as_of_date, customer_id, product_id"),
+}
+# Tables rebuilt whole by every run (validated in it), and the audit trail: published table
+# -> the query over the working database (attached as `work`).
+WHOLE_TABLES: dict[str, str] = {
     "customer_monthly_performance": (
         "select * from work.marts.customer_monthly_performance order by month, customer_id"
     ),
@@ -52,9 +56,6 @@ PUBLISHED_TABLES: dict[str, str] = {
     "complaints_monthly": (
         "select * from work.marts.complaints_monthly order by month, complaint_type, severity"
     ),
-    "supply_cover": (
-        "select * from work.scoring.supply_cover order by as_of_date, customer_id, product_id"
-    ),
     "data_quality_results": "select * from work.audit.data_quality_results",
     "rejected_rows": (
         "select extract, file_name, line_number, column_name, reason, business_date, "
@@ -62,7 +63,7 @@ PUBLISHED_TABLES: dict[str, str] = {
     ),
     "delivery_manifest": "select * from work.raw.delivery_manifest",
 }
-PUBLISHED_ORDER = ["customer_facts", "customer_tiers", "credit_flags", "tier_migrations"]
+PUBLISHED_TABLES = [*PER_AS_OF_TABLES, *WHOLE_TABLES]
 # Table macros published with the tables, for BI tools: any two dates can be compared, e.g.
 # select * from reporting.tier_changes('2026-10-31', '2026-11-30'). Their bodies name tables
 # without a catalog so they bind to whatever file a reader has open.
@@ -138,6 +139,21 @@ def history_dir(warehouse: Path) -> Path:
     return warehouse.parent / "history"
 
 
+def _attach_previous(con: duckdb.DuckDBPyConnection, warehouse: Path) -> set[str]:
+    """Attach the currently published file as `previous`; its reporting tables (none when
+    nothing is published yet)."""
+    if not warehouse.exists():
+        return set()
+    con.execute(f"attach '{warehouse}' as previous (read_only)")
+    return {
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() "
+            "where database_name = 'previous' and schema_name = 'reporting'"
+        ).fetchall()
+    }
+
+
 def prune_history(warehouse: Path, keep: int) -> list[Path]:
     """Delete all but the `keep` newest published states in history/ (names sort by the
     publication time); returns what was deleted."""
@@ -178,10 +194,25 @@ def publish(
     try:
         con.execute(f"attach '{tmp}' as published (storage_version '{STORAGE_VERSION}')")
         con.execute(f"attach '{work_db}' as work (read_only)")
+        previous = _attach_previous(con, warehouse)
         con.execute("create schema published.reporting")
-        for table, query in PUBLISHED_TABLES.items():
-            order = " order by as_of_date, customer_id" if table in PUBLISHED_ORDER else ""
-            con.execute(f"create table published.reporting.{table} as {query}{order}")
+        for table, (source, order) in PER_AS_OF_TABLES.items():
+            query = f"select * from work.{source} where as_of_date = $as_of"
+            if table in previous:
+                query += (
+                    " union all by name select * from previous.reporting."
+                    f"{table} where as_of_date <> $as_of"
+                )
+            con.execute(
+                f"create table published.reporting.{table} as "
+                f"select * from ({query}) order by {order}",
+                {"as_of": as_of},
+            )
+        for table, query in WHOLE_TABLES.items():
+            con.execute(f"create table published.reporting.{table} as {query}")
+        if previous:
+            con.execute("detach previous")
+        for table in PUBLISHED_TABLES:
             counts[table] = con.execute(
                 f"select count(*) from published.reporting.{table}"
             ).fetchone()[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -328,6 +329,45 @@ def test_backfill_publishes_each_date_in_turn(site):
         "select count(*) from reporting.customer_facts "
         "where as_of_date = '2026-03-29' and last_order_date > '2026-03-29'",
     ) == [(0,)]
+
+
+def test_rows_of_a_failed_run_never_reach_a_later_publication(
+    site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A run that fails its checks leaves its rows in the working database; the next run,
+    for another date, publishes its own date and what was published before, nothing else."""
+    _, settings = site
+    suites = tmp_path / "expectations"
+    shutil.copytree(PROJECT_ROOT / "expectations", suites)
+    suite = json.loads((suites / "credit_flags.json").read_text())
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "ar_balance", "max_value": -1e12},
+            "severity": "critical",
+        }
+    )
+    (suites / "credit_flags.json").write_text(json.dumps(suite))
+    with monkeypatch.context() as mp:
+        mp.setenv("CRM_EXPECTATIONS_DIR", str(suites))
+        code, _ = _run(date(2026, 3, 20))
+    assert code == 1
+    with duckdb.connect(str(settings.work_db), read_only=True) as work:
+        assert (
+            work.execute(
+                "select count(*) from scoring.customer_tiers where as_of_date = '2026-03-20'"
+            ).fetchone()[0]
+            > 0
+        )  # computed, then blocked
+    published_before = _query(settings, "select distinct as_of_date from reporting.customer_tiers")
+    code, output = _run(date(2026, 3, 21))
+    assert code == 0, output
+    dates = _query(settings, "select distinct as_of_date from reporting.customer_tiers")
+    assert set(dates) == set(published_before) | {(date(2026, 3, 21),)}
+    for table in ("customer_facts", "credit_flags", "supply_cover", "credit_company_view"):
+        assert _query(
+            settings, f"select count(*) from reporting.{table} where as_of_date = '2026-03-20'"
+        ) == [(0,)]
 
 
 def test_every_publication_is_kept_read_only_in_the_history(site):
