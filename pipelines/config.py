@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Literal
 
@@ -203,6 +203,22 @@ class IngestionConfig(_Strict):
     min_rows_for_share: int = Field(ge=1)
 
 
+class OperationsConfig(_Strict):
+    expected_daily: dict[str, time]
+    lookback_days: int = Field(ge=1, le=31)
+    max_retries: int = Field(ge=0, le=10)
+    retry_delay_seconds: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _known_extracts(self) -> OperationsConfig:
+        from pipelines.ingestion.contract import EXTRACTS
+
+        unknown = set(self.expected_daily) - set(EXTRACTS)
+        if unknown:
+            raise ValueError(f"expected_daily: unknown extract(s) {sorted(unknown)}")
+        return self
+
+
 class PublishingConfig(_Strict):
     keep_history: int = Field(ge=0)
 
@@ -224,6 +240,7 @@ class CrmConfig(_Strict):
     credit: CreditConfig
     ingestion: IngestionConfig
     publishing: PublishingConfig
+    operations: OperationsConfig
 
 
 def load_config(path: Path) -> CrmConfig:

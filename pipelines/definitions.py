@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipelines.config import load_config
 from pipelines.ingestion.assets import raw_extracts
 from pipelines.ingestion.sensors import landing_sensor
+from pipelines.operations.sensors import delivery_freshness_sensor, run_failure_alert
 from pipelines.publishing.assets import published_warehouse
 from pipelines.quality.checks import (
     GX_MORE_TABLES,
@@ -33,10 +38,17 @@ apply_environment()  # defaults for every CRM_* variable the resources and dbt r
 
 DAILY_JOB = "daily_pipeline"
 
+_operations = load_config(Path(os.environ["CRM_CONFIG_PATH"])).operations
 daily_pipeline = dg.define_asset_job(
     name=DAILY_JOB,
     selection=dg.AssetSelection.all(),
     description="Ingest what is new, build facts, score, validate and publish one as-of date.",
+    # transient failures are retried; bad data fails at once (dg.Failure, allow_retries=False)
+    op_retry_policy=dg.RetryPolicy(
+        max_retries=_operations.max_retries,
+        delay=_operations.retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+    ),
 )
 
 daily_schedule = dg.build_schedule_from_partitioned_job(
@@ -69,7 +81,7 @@ defs = dg.Definitions(
     ],
     jobs=[daily_pipeline],
     schedules=[daily_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, delivery_freshness_sensor, run_failure_alert],
     resources={
         "crm": crm_resource_from_env(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

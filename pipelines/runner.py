@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.operations.notify import notify
 from pipelines.settings import Settings
 
 _DAGSTER_YAML = """\
@@ -75,6 +76,14 @@ def run_pipeline(settings: Settings, as_of: date, log_level: str = "INFO") -> Ru
     if not result.success or not published:
         messages = _failure_messages(result)
         report = _report_of_failure(settings, as_of, result.run_id, messages)
+        notify(
+            "run_failed",
+            f"run for {as_of} failed; nothing was published: {'; '.join(messages)}",
+            run_id=result.run_id,
+            as_of_date=as_of.isoformat(),
+            errors=messages,
+            report=str(report) if report else None,
+        )
         return RunOutcome(False, result.run_id, messages, report=report)
     metadata = published[-1].metadata
     rows = {

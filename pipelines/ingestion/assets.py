@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.ingestion.contract import EXTRACTS
-from pipelines.ingestion.loader import ingest
+from pipelines.ingestion.loader import FileRejected, ingest
 from pipelines.ingestion.pii import PII_KEY_ENV
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
@@ -57,7 +57,10 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     as_of = date.fromisoformat(context.partition_key)
     with crm.connect() as con:
         options = crm.ingest_options()
-        report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id, options)
+        try:
+            report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id, options)
+        except FileRejected as exc:  # the same file fails the same way on a retry
+            raise dg.Failure(str(exc), allow_retries=False) from exc
         totals = {
             name: con.execute(f"select count(*) from raw.{name}").fetchone()[0] for name in RAW_KEYS
         }

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
+from pipelines.operations.notify import notify
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
 from pipelines.publishing.report import RunFacts, build_report
@@ -68,6 +69,21 @@ def published_warehouse(
         RunFacts(context.run.run_id, publication["as_of_date"], config.version, published=True),
     )
     context.log.info(f"auditors' report: {report}")
+    with crm.connect(read_only=True) as con:
+        warned = con.execute(
+            "select table_name || ': ' || check_name || coalesce('(' || column_name || ')', '') "
+            "from audit.data_quality_results where run_id = ? and not passed order by 1",
+            [context.run.run_id],
+        ).fetchall()
+    if warned:  # a failed critical check stops the run: what fails here are warnings
+        notify(
+            "checks_warned",
+            f"published {context.partition_key}, with {len(warned)} warning check(s) failed",
+            run_id=context.run.run_id,
+            as_of_date=context.partition_key,
+            checks=[w[0] for w in warned],
+            report=str(report),
+        )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(warehouse)),

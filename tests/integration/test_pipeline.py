@@ -25,6 +25,7 @@ from pipelines.runner import run_pipeline
 from pipelines.scoring.clv import score_clv
 from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
 from tests.reference_ar import FIELDS, read_payments, reference_ledger, to_cents
+from tests.support.webhook import webhook
 
 pytestmark = pytest.mark.slow
 
@@ -330,16 +331,32 @@ def test_a_rejected_file_fails_the_run_naming_file_and_column(env, monkeypatch):
         "X1,invoice,000001,2026-07-01,10.00,,,posted\n",
         encoding="utf-8",
     )
+    alerts = settings.dagster_home / "alerts.log"
+    alerted_before = alerts.read_text().count("\n") if alerts.exists() else 0
     try:
-        result = CliRunner().invoke(main, ["run", "--as-of", "2026-07-01"])
+        with webhook() as (url, received):
+            monkeypatch.setenv("CRM_ALERT_WEBHOOK_URL", url)
+            result = CliRunner().invoke(main, ["run", "--as-of", "2026-07-01"])
     finally:
         bad.unlink()
     assert result.exit_code == 1
-    assert (
-        "payments/payments_20260701.csv: required column(s) due_date missing from the header"
-        in result.output
-    )
+    message = "payments/payments_20260701.csv: required column(s) due_date missing from the header"
+    assert message in result.output
     assert hashlib.sha256(settings.warehouse_path.read_bytes()).hexdigest() == before
+    # the failure is alerted: a line in the alert log, the same posted to the webhook
+    lines = alerts.read_text().splitlines()[alerted_before:]
+    assert len(lines) == 1
+    alert = json.loads(lines[0])
+    assert alert["kind"] == "run_failed" and alert["as_of_date"] == "2026-07-01"
+    assert message in alert["summary"] and alert["webhook"] == "sent"
+    assert received == [{k: v for k, v in alert.items() if k != "webhook"}]
+    # rejected at once: a file the contract refuses is not retried
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        retries = instance.all_logs(alert["run_id"], of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+        failures = instance.all_logs(alert["run_id"], of_type=dg.DagsterEventType.STEP_FAILURE)
+    assert retries == [] and len(failures) == 1
 
 
 def test_definitions_load_with_the_whole_graph():
