@@ -238,12 +238,12 @@ def publish(
     finally:
         con.close()
     os.chmod(tmp, 0o444)  # BI tools must open it read-only; a published state never changes
-    if keep_history:
+    os.replace(tmp, warehouse)
+    if keep_history:  # after the replace: history never holds a state that was not published
         history = history_dir(warehouse)
         history.mkdir(exist_ok=True)
-        os.link(tmp, history / history_name)
+        os.link(warehouse, history / history_name)
         prune_history(warehouse, keep_history)
-    os.replace(tmp, warehouse)
     publication = {
         "run_id": run_id,
         "as_of_date": as_of,
