@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: setup browser run test lint format ui clean
+.PHONY: setup browser run test bench lint format ui clean
 
 setup: $(VENV)/.synced
 
@@ -44,6 +44,10 @@ browser:
 ## test: the whole test suite (unit and integration)
 test: setup browser
 	$(BIN)/pytest
+
+## bench: time the pipeline against plain DuckDB floors (SIZES=S,M,L; figures into README)
+bench: setup
+	SIZES=$${SIZES:-S,M} $(BIN)/python benchmarks/bench.py
 
 lint: setup
 	$(BIN)/ruff check pipelines tests
