@@ -33,22 +33,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from pipelines.ingestion.contract import EXTRACTS
+
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
 BUCKETS = ("ar_current", "ar_1_30", "ar_31_60", "ar_61_90", "ar_91_180", "ar_over_180")
 FIELDS = ("ar_balance", "unapplied_credit", "overdue_amount", *BUCKETS)
-PAYMENT_COLUMNS = (
-    "doc_id",
-    "doc_type",
-    "customer_id",
-    "doc_date",
-    "due_date",
-    "amount",
-    "method",
-    "reference_doc_id",
-    "status",
-)
+PAYMENT_COLUMNS = tuple(EXTRACTS["payments"].column_names)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,6 @@ cases, each checked against the independent ledger of tests/reference_ar.py as w
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,8 +11,8 @@ import duckdb
 import pytest
 
 from pipelines.ingestion.loader import ensure_schema
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
 from tests.reference_ar import FIELDS, PAYMENT_COLUMNS, reference_ar, reference_ledger, to_cents
+from tests.support.dbt import dbt_build
 
 DOCS = [  # doc_id, doc_type, customer, doc_date, due_date, amount, reference
     ("INV1", "invoice", "C1", "2026-01-01", "2026-01-31", "100.00", None),
@@ -49,25 +46,7 @@ def build_ledger(tmp_path: Path, docs: list[tuple], as_of: str) -> duckdb.DuckDB
             [doc_id, doc_type, customer, doc_date, due_date, amount, reference, status, doc_date],
         )
     con.close()
-    subprocess.run(
-        [
-            dbt_executable(),
-            "build",
-            "--select",
-            "+customer_ar",
-            "+customer_payment_behaviour",
-            "--vars",
-            json.dumps({"as_of_date": as_of}),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--quiet",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "CRM_WORK_DB": str(work_db)},
-        check=True,
-    )
+    dbt_build(work_db, tmp_path, ["+customer_ar", "+customer_payment_behaviour"], as_of)
     return duckdb.connect(str(work_db), read_only=True)
 
 

@@ -26,9 +26,6 @@ inventory.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -40,7 +37,7 @@ import pytest
 from pipelines.config import CrmConfig
 from pipelines.ingestion.loader import ensure_schema
 from pipelines.scoring.customer_value import score_customers
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+from tests.support.dbt import dbt_build
 
 AS_OF = date(2026, 3, 31)
 SNAPSHOT = "2026-03-31"
@@ -165,25 +162,7 @@ def build_edges(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         [(*p, p[3], p[3]) for p in PAYMENTS],
     )
     con.close()
-    subprocess.run(
-        [
-            dbt_executable(),
-            "build",
-            "--select",
-            "+customer_facts",
-            "+customer_ar",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF.isoformat()}),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--quiet",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "CRM_WORK_DB": str(work_db)},
-        check=True,  # every model and every dbt test of the selection passed
-    )
+    dbt_build(work_db, tmp_path, ["+customer_facts", "+customer_ar"], AS_OF.isoformat())
     return duckdb.connect(str(work_db), read_only=True)
 
 
