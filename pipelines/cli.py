@@ -93,7 +93,13 @@ def generate(out: Path, customers: int, days: int, end_date, seed: int, encoding
     default=None,
     help="Published DuckDB file (default: $CRM_WAREHOUSE_PATH or warehouse/crm.duckdb).",
 )
-def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild the compact sales facts from every order line instead of only the days "
+    "loaded since the last run (earlier as-of dates are kept).",
+)
+def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool) -> None:
     """Ingest every new or changed file dated on or before the as-of date, then compute,
     validate and publish everything for that date. Exit status 0 only when published."""
     settings = apply_environment(
@@ -112,7 +118,7 @@ def run(as_of, landing: Path | None, warehouse: Path | None) -> None:
         as_of_date = as_of.date()
     from pipelines.runner import run_pipeline
 
-    outcome = run_pipeline(settings, as_of_date)
+    outcome = run_pipeline(settings, as_of_date, full_refresh=full_refresh)
     if outcome.success:
         click.echo(f"published {as_of_date} to {settings.warehouse_path}")
         for table, n in outcome.published_rows.items():

@@ -54,8 +54,11 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     return messages or ["the run did not complete; see the Dagster log"]
 
 
-def run_pipeline(settings: Settings, as_of: date, log_level: str = "INFO") -> RunOutcome:
-    """Execute the daily job for `as_of` in process, recorded in the persistent instance."""
+def run_pipeline(
+    settings: Settings, as_of: date, log_level: str = "INFO", full_refresh: bool = False
+) -> RunOutcome:
+    """Execute the daily job for `as_of` in process, recorded in the persistent instance;
+    `full_refresh` rebuilds the compact sales facts from every order line."""
     from pipelines.definitions import DAILY_JOB, defs
     from pipelines.publishing.assets import PUBLISHED_WAREHOUSE
 
@@ -66,7 +69,10 @@ def run_pipeline(settings: Settings, as_of: date, log_level: str = "INFO") -> Ru
             partition_key=as_of.isoformat(),
             raise_on_error=False,
             tags={"crm/trigger": "cli"},
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": log_level}}},
+                "ops": {"crm_dbt_models": {"config": {"full_refresh": full_refresh}}},
+            },
         )
     published = [
         event.step_materialization_data.materialization

@@ -16,6 +16,8 @@ FRESHNESS_SENSOR = "delivery_freshness_sensor"
 def _now() -> datetime:
     """The local time the deadlines are compared with (one place, for tests to set)."""
     return datetime.now()
+
+
 CLI_TRIGGER = ("crm/trigger", "cli")
 
 

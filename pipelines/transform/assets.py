@@ -128,27 +128,45 @@ def _with_row_counts(events: list, crm: CrmResource, as_of: str):
             yield event.with_metadata({**event.metadata, "dagster/row_count": int(count[0])})
 
 
+class DbtBuildConfig(dg.Config):
+    """Run configuration of the dbt step (the UI's launchpad, or `crm-pipeline run
+    --full-refresh`)."""
+
+    full_refresh: bool = False
+    """Rebuild the compact sales facts from every order line instead of only the days
+    loaded since the last build. Per-as-of-date marts keep their earlier dates."""
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=CrmDbtTranslator(),
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
 )
-def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, crm: CrmResource):
+def crm_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    crm: CrmResource,
+    config: DbtBuildConfig,
+):
     """Build and test every dbt model for the partition's as-of date; tables report the
-    rows of that date as `dagster/row_count`."""
+    rows of that date as `dagster/row_count`. The compact sales facts are incremental by
+    day unless `full_refresh` is set."""
     as_of = context.partition_key
-    config = crm.config()
+    settings = crm.config()
     dbt_vars = {
         "as_of_date": as_of,
-        "config_version": config.version,
-        "supply_cover_sell_in_days": config.supply_cover.sell_in_days,
-        "bounced_lookback_days": config.credit.bounced_lookback_days,
-        "abc_a_max_cumulative_share": config.abc.a_max_cumulative_share,
-        "abc_b_max_cumulative_share": config.abc.b_max_cumulative_share,
+        "config_version": settings.version,
+        "supply_cover_sell_in_days": settings.supply_cover.sell_in_days,
+        "bounced_lookback_days": settings.credit.bounced_lookback_days,
+        "abc_a_max_cumulative_share": settings.abc.a_max_cumulative_share,
+        "abc_b_max_cumulative_share": settings.abc.b_max_cumulative_share,
     }
+    args = ["build", "--vars", json.dumps(dbt_vars)]
+    if config.full_refresh:
+        args.append("--full-refresh")
     invocation = dbt.cli(
-        ["build", "--vars", json.dumps(dbt_vars)],
+        args,
         context=context,
         raise_on_error=False,
     )

@@ -34,10 +34,9 @@ sales as (
     select
         customer_id,
         product_id,
-        date_trunc('month', order_date)::date as month,
+        month,
         sum(quantity) as sales_quantity,
-    from {{ ref('stg_erp__sales') }}
-    where order_date <= {{ as_of_date() }}
+    from {{ ref('int_sales_customer_product_months_to_date') }}
     group by all
 ),
 

@@ -2,9 +2,9 @@
 -- (SPEC F19: a customer is at risk when the gap since the last order exceeds k times it).
 -- A day with only returns (or zero quantities) is not a purchase.
 with order_days as (
-    select distinct customer_id, order_date
-    from {{ ref('stg_erp__sales') }}
-    where order_date <= {{ as_of_date() }} and is_purchase
+    select customer_id, order_date
+    from {{ ref('int_sales_customer_daily') }}
+    where order_date <= {{ as_of_date() }} and is_purchase_day
 ),
 
 gaps as (

@@ -4,12 +4,13 @@
 -- days before that. Orders, order days, active months and first/last order dates count
 -- purchases (lines with a positive quantity): a day with only returns is not a purchase
 -- (F7 recency and frequency, F8 purchase days); amounts count every line, returns included.
+-- Reads the compact customer-day facts (int_sales_customer_daily), not the order lines.
 with customers as (
     select * from {{ ref('int_customers_in_force') }}
 ),
 
-sales as (
-    select * from {{ ref('stg_erp__sales') }}
+days as (
+    select * from {{ ref('int_sales_customer_daily') }}
     where order_date <= {{ as_of_date() }}
 ),
 
@@ -37,42 +38,37 @@ windowed as (
         order_date > {{ as_of_date() }} - 730
             and order_date <= {{ as_of_date() }} - 365 as in_prior_12m,
         order_date > {{ as_of_date() }} - 90 as in_90d,
-    from sales
+        min(case when is_purchase_day then order_date end) over (partition by customer_id)
+            as first_order_date,
+    from days
 ),
 
 per_customer as (
     select
         customer_id,
-        min(order_date) filter (where is_purchase) as first_order_date,
-        max(order_date) filter (where is_purchase) as last_order_date,
-        count(distinct order_id) filter (where is_purchase) as order_count_lifetime,
-        count(distinct order_date) filter (where is_purchase) as order_days_lifetime,
-        sum(net_amount) as net_sales_lifetime,
+        min(order_date) filter (where is_purchase_day) as first_order_date,
+        max(order_date) filter (where is_purchase_day) as last_order_date,
+        coalesce(sum(purchase_orders), 0)::bigint as order_count_lifetime,
+        count(*) filter (where is_purchase_day) as order_days_lifetime,
+        sum(net_sales) as net_sales_lifetime,
         sum(gross_margin) as gross_margin_lifetime,
-        coalesce(sum(net_amount) filter (where in_12m), 0) as net_sales_12m,
+        coalesce(sum(net_sales) filter (where in_12m), 0) as net_sales_12m,
         coalesce(sum(gross_margin) filter (where in_12m), 0) as gross_margin_12m,
         coalesce(sum(cost_amount) filter (where in_12m), 0) as cost_12m,
         bool_and(has_cost) filter (where in_12m) as has_cost_12m,
         bool_and(has_cost) as has_cost_lifetime,
-        count(distinct order_id) filter (where in_12m and is_purchase) as order_count_12m,
-        count(distinct order_date) filter (where in_12m and is_purchase) as order_days_12m,
-        count(distinct date_trunc('month', order_date)) filter (where in_12m and is_purchase)
+        coalesce(sum(purchase_orders) filter (where in_12m), 0)::bigint as order_count_12m,
+        count(*) filter (where in_12m and is_purchase_day) as order_days_12m,
+        count(distinct date_trunc('month', order_date)) filter (where in_12m and is_purchase_day)
             as active_months_12m,
-        coalesce(-sum(net_amount) filter (where in_12m and is_return), 0) as returns_12m,
+        coalesce(sum(returns) filter (where in_12m), 0) as returns_12m,
         coalesce(sum(discount_amount) filter (where in_12m), 0) as discounts_12m,
-        coalesce(sum(net_amount) filter (where in_prior_12m), 0) as net_sales_prior_12m,
+        coalesce(sum(net_sales) filter (where in_prior_12m), 0) as net_sales_prior_12m,
         coalesce(sum(gross_margin) filter (where in_prior_12m), 0) as gross_margin_prior_12m,
-        coalesce(sum(net_amount) filter (where in_90d), 0) as net_sales_90d,
-        sum(net_amount) filter (where order_date = first_order_date) as first_order_day_net_sales,
-        sum(net_amount) filter (where on_purchase_day) as purchase_days_net_sales_lifetime,
-    from (
-        select
-            *,
-            min(case when is_purchase then order_date end) over (partition by customer_id)
-                as first_order_date,
-            bool_or(is_purchase) over (partition by customer_id, order_date) as on_purchase_day,
-        from windowed
-    )
+        coalesce(sum(net_sales) filter (where in_90d), 0) as net_sales_90d,
+        sum(net_sales) filter (where order_date = first_order_date) as first_order_day_net_sales,
+        sum(net_sales) filter (where is_purchase_day) as purchase_days_net_sales_lifetime,
+    from windowed
     group by customer_id
 ),
 

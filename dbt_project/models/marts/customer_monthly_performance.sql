@@ -7,10 +7,10 @@ with sales as (
     select
         customer_id,
         date_trunc('month', order_date)::date as month,
-        sum(net_amount) as net_sales,
+        sum(net_sales) as net_sales,
         sum(gross_margin) as gross_margin,
-        count(distinct order_id) as order_count,
-    from {{ ref('stg_erp__sales') }}
+        sum(orders)::bigint as order_count,
+    from {{ ref('int_sales_customer_daily') }}
     where order_date <= {{ as_of_date() }}
     group by all
 ),

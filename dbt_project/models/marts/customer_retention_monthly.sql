@@ -4,7 +4,7 @@
 -- purchase ever this month). Months up to the as-of date's month.
 with active as (
     select distinct customer_id, date_trunc('month', order_date)::date as month
-    from {{ ref('stg_erp__sales') }}
+    from {{ ref('int_sales_customer_daily') }}
     where order_date <= {{ as_of_date() }}
 ),
 

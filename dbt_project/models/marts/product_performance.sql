@@ -6,13 +6,12 @@
 with sales as (
     select
         product_id,
-        date_trunc('month', order_date)::date as month,
-        sum(net_amount) as net_sales,
+        month,
+        sum(net_sales) as net_sales,
         sum(gross_margin) as gross_margin,
         sum(quantity) as sales_quantity,
         count(distinct customer_id) as customers,
-    from {{ ref('stg_erp__sales') }}
-    where order_date <= {{ as_of_date() }}
+    from {{ ref('int_sales_customer_product_months_to_date') }}
     group by all
 ),
 
