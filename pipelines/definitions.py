@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from pipelines.config import load_config
 from pipelines.ingestion.assets import raw_extracts
@@ -32,7 +31,7 @@ from pipelines.scoring.assets import (
     prospect_grades,
 )
 from pipelines.settings import apply_environment, dbt_executable
-from pipelines.transform.assets import crm_dbt_models, dbt_project
+from pipelines.transform.assets import CrmDbtCliResource, crm_dbt_models, dbt_project
 
 apply_environment()  # defaults for every CRM_* variable the resources and dbt read
 
@@ -84,6 +83,6 @@ defs = dg.Definitions(
     sensors=[landing_sensor, delivery_freshness_sensor, run_failure_alert],
     resources={
         "crm": crm_resource_from_env(),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": CrmDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     },
 )

@@ -98,3 +98,21 @@ def test_an_unreachable_webhook_never_fails_the_alert(tmp_path: Path, monkeypatc
     alert = notify("run_failed", "boom", run_id="r1")
     assert alert["webhook"].startswith("not sent")
     assert json.loads((tmp_path / "alerts.log").read_text())["run_id"] == "r1"
+
+
+def test_the_dbt_resource_overrides_what_dagster_dbt_still_calls():
+    """CrmDbtCliResource skips dagster-dbt's `dbt --version` subprocess and its unused
+    in-process adapter; if an upgrade renamed either, the override would silently stop
+    working, so both names must still exist upstream and ours must answer without dbt."""
+    import importlib.metadata
+
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+    from pipelines.transform.assets import CrmDbtCliResource
+
+    assert "_cli_version" in vars(DbtCliResource)
+    assert "_initialize_dbt_core_adapter" in vars(DbtCliResource)
+    resource = CrmDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
