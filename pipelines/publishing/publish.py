@@ -1,8 +1,10 @@
 """Publish the validated state to the warehouse file BI tools read, in one atomic step.
 
 A new DuckDB file is written next to the warehouse (storage compatible with DuckDB 1.x
-readers), filled from the working database, checkpointed and closed, then renamed over the
-published file. A reader that has the old file open keeps reading the old, complete state;
+readers): a copy of the published file in which the as-of date's rows are replaced from the
+working database and the whole tables rewritten; it is checkpointed and closed, then
+renamed over the published file. Copying the file costs what its bytes cost, not a
+re-encoding of every earlier as-of date. A reader that has the old file open keeps reading the old, complete state;
 a crash before the rename leaves the published file exactly as it was, and the next run
 removes the leftover temporary file.
 """
@@ -10,6 +12,7 @@ removes the leftover temporary file.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -139,19 +142,24 @@ def history_dir(warehouse: Path) -> Path:
     return warehouse.parent / "history"
 
 
-def _attach_previous(con: duckdb.DuckDBPyConnection, warehouse: Path) -> set[str]:
-    """Attach the currently published file as `previous`; its reporting tables (none when
-    nothing is published yet)."""
-    if not warehouse.exists():
-        return set()
-    con.execute(f"attach '{warehouse}' as previous (read_only)")
+def _reporting_tables(con: duckdb.DuckDBPyConnection, database: str) -> set[str]:
     return {
         r[0]
         for r in con.execute(
             "select table_name from duckdb_tables() "
-            "where database_name = 'previous' and schema_name = 'reporting'"
+            "where database_name = ? and schema_name = 'reporting'",
+            [database],
         ).fetchall()
     }
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, published: str, source: str) -> None:
+    """Columns the working table has gained since the last publication (a new release) are
+    added to the published table; its earlier dates read null there."""
+    present = {r[0] for r in con.execute(f"describe {published}").fetchall()}
+    for name, column_type, *_ in con.execute(f"describe {source}").fetchall():
+        if name not in present:
+            con.execute(f'alter table {published} add column "{name}" {column_type}')
 
 
 def prune_history(warehouse: Path, keep: int) -> list[Path]:
@@ -174,7 +182,8 @@ def publish(
     dbt_manifest: Path | None = None,
     keep_history: int = 0,
 ) -> tuple[dict[str, int], dict]:
-    """Write every published table into a fresh file and atomically replace the warehouse.
+    """Write the new published state into a new file (a copy of the published one with this
+    as-of date replaced) and atomically replace the warehouse with it.
 
     Tables and columns carry their descriptions as DuckDB comments (dbt-built tables from
     `dbt_manifest`). The file is made read-only, and the `keep_history` newest published
@@ -189,45 +198,46 @@ def publish(
         f"{warehouse.stem}_{published_at:%Y%m%dT%H%M%S}_asof{as_of:%Y%m%d}_{run_id[:8]}.duckdb"
     )
     tmp = warehouse.parent / f"{_tmp_prefix(warehouse)}{run_id}.tmp"
+    if warehouse.exists():
+        # the new state starts as a copy of the published one (a file copy, not a rewrite of
+        # every earlier date); the published file itself is never opened for writing
+        shutil.copyfile(warehouse, tmp)
     counts: dict[str, int] = {}
     con = duckdb.connect()
     try:
         con.execute(f"attach '{tmp}' as published (storage_version '{STORAGE_VERSION}')")
         con.execute(f"attach '{work_db}' as work (read_only)")
-        previous = _attach_previous(con, warehouse)
-        con.execute("create schema published.reporting")
+        con.execute("create schema if not exists published.reporting")
+        existing = _reporting_tables(con, "published")
         for table, (source, order) in PER_AS_OF_TABLES.items():
-            query = f"select * from work.{source} where as_of_date = $as_of"
-            if table in previous:
-                query += (
-                    " union all by name select * from previous.reporting."
-                    f"{table} where as_of_date <> $as_of"
-                )
-            con.execute(
-                f"create table published.reporting.{table} as "
-                f"select * from ({query}) order by {order}",
-                {"as_of": as_of},
-            )
+            # this as-of date from the working database, every other date as published
+            # before: rows of a run that failed its checks are never published
+            rows = f"select * from work.{source} where as_of_date = $as_of order by {order}"
+            target = f"published.reporting.{table}"
+            if table in existing:
+                _add_new_columns(con, target, f"work.{source}")
+                con.execute(f"delete from {target} where as_of_date = $as_of", {"as_of": as_of})
+                con.execute(f"insert into {target} by name {rows}", {"as_of": as_of})
+            else:
+                con.execute(f"create table {target} as {rows}", {"as_of": as_of})
         for table, query in WHOLE_TABLES.items():
-            con.execute(f"create table published.reporting.{table} as {query}")
-        if previous:
-            con.execute("detach previous")
+            con.execute(f"create or replace table published.reporting.{table} as {query}")
         for table in PUBLISHED_TABLES:
             counts[table] = con.execute(
                 f"select count(*) from published.reporting.{table}"
             ).fetchone()[0]
         con.execute("use published")  # macros bind their unqualified names at creation
         for macro in MACROS:
-            con.execute(macro)
+            con.execute(macro.replace("create macro", "create or replace macro", 1))
         con.execute("use memory")
         con.execute(
-            "create table published.reporting.publication as select "
+            "create or replace table published.reporting.publication as select "
             "?::varchar as run_id, ?::date as as_of_date, ?::timestamp as published_at, "
             "?::varchar as config_version, ?::varchar as history_file",
             [run_id, as_of, published_at, config_version, history_name if keep_history else None],
         )
         con.execute(
-            "create table published.reporting.publication_history as "
+            "create or replace table published.reporting.publication_history as "
             "select * from work.audit.publications union all "
             "select * from published.reporting.publication order by published_at"
         )
