@@ -13,7 +13,7 @@ import duckdb
 from pipelines.ingestion.assets import RAW_KEYS
 from pipelines.partitions import as_of_partitions
 from pipelines.quality.results import record
-from pipelines.quality.validation import CheckOutcome, validate_frame
+from pipelines.quality.validation import CheckOutcome, suite_columns, validate_frame
 from pipelines.resources import CrmResource
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
 from pipelines.transform.assets import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
@@ -244,15 +244,18 @@ def _raw_extract_check(extract: str) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, crm: CrmResource) -> dg.AssetCheckResult:
         run_id = context.run.run_id
+        suite = crm.suite_path(f"raw_{extract}")
+        # only the columns the suite checks: a first load holds every row of the history
+        columns = ", ".join(f'"{c}"' for c in suite_columns(suite))
         with crm.connect() as con:
             frame = con.execute(
-                f"select * exclude (_run_id) from raw.{extract} where _run_id = ?", [run_id]
+                f"select {columns} from raw.{extract} where _run_id = ?", [run_id]
             ).pl()
             if frame.is_empty():
                 return dg.AssetCheckResult(
                     passed=True, description="no new rows in this run", metadata={"rows": 0}
                 )
-            outcomes = validate_frame(frame, crm.suite_path(f"raw_{extract}"))
+            outcomes = validate_frame(frame, suite)
             record(
                 con,
                 run_id=run_id,

@@ -65,6 +65,17 @@ def load_suite(path: Path) -> gx.ExpectationSuite:
     )
 
 
+def suite_columns(path: Path) -> list[str]:
+    """The columns a suite file's expectations name, in order of first mention."""
+    columns: list[str] = []
+    for expectation in json.loads(Path(path).read_text(encoding="utf-8"))["expectations"]:
+        kwargs = expectation.get("kwargs", {})
+        for name in [kwargs.get("column"), *(kwargs.get("column_list") or [])]:
+            if name and name not in columns:
+                columns.append(name)
+    return columns
+
+
 def _to_pandas(frame: pl.DataFrame):
     # Decimal columns become floats: range and null checks need numbers, not Decimal objects.
     decimals = [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]

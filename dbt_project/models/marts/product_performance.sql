@@ -7,12 +7,11 @@ with sales as (
     select
         product_id,
         month,
-        sum(net_sales) as net_sales,
-        sum(gross_margin) as gross_margin,
-        sum(quantity) as sales_quantity,
-        count(distinct customer_id) as customers,
-    from {{ ref('int_sales_customer_product_months_to_date') }}
-    group by all
+        net_sales,
+        gross_margin,
+        quantity as sales_quantity,
+        customers,
+    from {{ ref('int_sales_product_months_to_date') }}
 ),
 
 turnover as (
