@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -71,6 +72,8 @@ class IngestOptions:
     header_map: dict[str, dict[str, str]] = field(default_factory=dict)
     max_rejected_share: float = 0.20
     min_rows_for_share: int = 20
+    # rows validated and written at a time (a first load of years of files is never held whole)
+    chunk_rows: int = 2_000_000
     # secret of the PII join keys (ingestion.pii); None leaves the keys empty
     pii_key: bytes | None = None
 
@@ -539,108 +542,155 @@ def ingest(
     }
     known = _known_ids(con, replaced)
 
-    staged: list[tuple[Extract, list[LandedFile], pl.DataFrame, pl.DataFrame]] = []
-    for extract in EXTRACTS.values():  # master data first: later extracts refer to it
-        files = [f for f in todo if f.extract == extract.name]
-        if not files:
-            continue
-        frames = [read_file(f, extract, options.header_map.get(extract.name, {})) for f in files]
-        batch = pl.concat(frames)
-        accepted, problems = validate(batch, extract, known)
-        if extract.kind == "delta" and not accepted.is_empty():
-            clashes = _already_loaded_keys(con, extract, accepted, replaced[extract.name])
-            if not clashes.is_empty():
-                clash_problems = clashes.select(
-                    pl.lit(extract.name).alias("extract"),
-                    pl.col("_file_name").alias("file_name"),
-                    pl.col("_line_number").alias("line_number"),
-                    pl.lit(",".join(extract.key)).alias("column_name"),
-                    (
-                        pl.lit("duplicate key (already delivered in ") + pl.col("earlier") + ")"
-                    ).alias("reason"),
-                ).join(
-                    batch.select(
-                        pl.col("_file_name").alias("file_name"),
-                        pl.col("_line_number").alias("line_number"),
-                        pl.col("_business_date").alias("business_date"),
-                        pl.col("_file_sha256").alias("file_sha256"),
-                    ),
-                    on=["file_name", "line_number"],
-                )
-                problems = pl.concat([problems, clash_problems.select(problems.columns)])
-                accepted = accepted.join(
-                    clashes.select("_file_name", "_line_number"),
-                    on=["_file_name", "_line_number"],
-                    how="anti",
-                )
-        _reject_whole_files(extract, files, frames, problems, options)
-        if extract.name in known:
-            known[extract.name] |= set(accepted[extract.key[0]].to_list())
-        staged.append(
-            (extract, files, with_pii_keys(accepted, extract.name, options.pii_key), problems)
-        )
-        rejected_by_file = dict(
-            problems.group_by("file_name").agg(pl.col("line_number").n_unique()).iter_rows()
-        )
-        for f, frame in zip(files, frames, strict=True):
-            rejected = rejected_by_file.get(f.file_name, 0)
-            report.files.append(
-                {
-                    "extract": extract.name,
-                    "file_name": f.file_name,
-                    "business_date": f.business_date,
-                    "file_sha256": f.sha256,
-                    "file_size": f.size,
-                    "file_mtime_ns": f.mtime_ns,
-                    "rows_in_file": frame.height,
-                    "accepted_rows": frame.height - rejected,
-                    "rejected_rows": rejected,
-                }
-            )
-
-    _write(con, staged, report, run_id)
-    return report
-
-
-def _write(
-    con: duckdb.DuckDBPyConnection,
-    staged: list[tuple[Extract, list[LandedFile], pl.DataFrame, pl.DataFrame]],
-    report: IngestReport,
-    run_id: str,
-) -> None:
-    """Replace, append and record everything of one ingestion in one transaction."""
     loaded_at = datetime.now()
-    con.execute("begin transaction")
+    con.execute("begin transaction")  # all of a run's files, or none
     try:
-        for extract, files, accepted, problems in staged:
+        for extract in EXTRACTS.values():  # master data first: later extracts refer to it
+            files = [f for f in todo if f.extract == extract.name]
+            if not files:
+                continue
             names = [f.file_name for f in files]
             con.execute(f"delete from raw.{extract.name} where _file_name in ?", [names])
             con.execute("delete from raw.rejected_rows where file_name in ?", [names])
-            casts = ", ".join(f"cast({c.name} as {DUCKDB_TYPES[c.type]})" for c in extract.columns)
-            con.register("batch", accepted.with_columns(_run_id=pl.lit(run_id)).to_arrow())
-            keys = list(KEYED_PII.get(extract.name, {}).values())
-            names_in_order = ", ".join([*extract.column_names, *META_COLUMNS, *keys])
-            con.execute(
-                f"insert into raw.{extract.name} ({names_in_order}) select {casts}, _file_name, "
-                f"_line_number, _business_date, _file_sha256, _run_id{''.join(', ' + k for k in keys)} "
-                "from batch"
-            )
-            con.register("rejected", problems.with_columns(run_id=pl.lit(run_id)).to_arrow())
-            con.execute("insert into raw.rejected_rows by name select * from rejected")
-        if report.files:
-            manifest = pl.DataFrame(report.files).with_columns(
-                run_id=pl.lit(run_id), loaded_at=pl.lit(loaded_at), is_current=pl.lit(True)
-            )
-            con.register("manifest", manifest.to_arrow())
-            con.execute(
-                "update raw.delivery_manifest set is_current = false where file_name in "
-                "(select file_name from manifest)"
-            )
-            con.execute("insert into raw.delivery_manifest by name select * from manifest")
+            for chunk_files, frames in _chunks(files, extract, options):
+                _load_chunk(
+                    con, extract, chunk_files, frames, known, replaced[extract.name], report,
+                    options, run_id,
+                )  # fmt: skip
+        _record_manifest(con, report, run_id, loaded_at)
         con.execute("commit")
-    except Exception:
+    except BaseException:
         con.execute("rollback")
         raise
+    return report
+
+
+def _chunks(
+    files: list[LandedFile], extract: Extract, options: IngestOptions
+) -> Iterator[tuple[list[LandedFile], list[pl.DataFrame]]]:
+    """The files read in date order, in groups of about `options.chunk_rows` rows: a first
+    load of years of history is validated and written a group at a time, never held whole."""
+    group: list[LandedFile] = []
+    frames: list[pl.DataFrame] = []
+    rows = 0
+    for landed in files:
+        frame = read_file(landed, extract, options.header_map.get(extract.name, {}))
+        group.append(landed)
+        frames.append(frame)
+        rows += frame.height
+        if rows >= options.chunk_rows:
+            yield group, frames
+            group, frames, rows = [], [], 0
+    if group:
+        yield group, frames
+
+
+def _load_chunk(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    files: list[LandedFile],
+    frames: list[pl.DataFrame],
+    known: dict[str, set[str]],
+    replaced: list[str],
+    report: IngestReport,
+    options: IngestOptions,
+    run_id: str,
+) -> None:
+    """Validate one group of files and append what passed (and the problems) inside the
+    run's open transaction; raises FileRejected for a file the contract refuses whole.
+    A key already written by an earlier group of the same run counts as already delivered."""
+    batch = pl.concat(frames)
+    accepted, problems = validate(batch, extract, known)
+    if extract.kind == "delta" and not accepted.is_empty():
+        clashes = _already_loaded_keys(con, extract, accepted, replaced)
+        if not clashes.is_empty():
+            clash_problems = clashes.select(
+                pl.lit(extract.name).alias("extract"),
+                pl.col("_file_name").alias("file_name"),
+                pl.col("_line_number").alias("line_number"),
+                pl.lit(",".join(extract.key)).alias("column_name"),
+                (pl.lit("duplicate key (already delivered in ") + pl.col("earlier") + ")").alias(
+                    "reason"
+                ),
+            ).join(
+                batch.select(
+                    pl.col("_file_name").alias("file_name"),
+                    pl.col("_line_number").alias("line_number"),
+                    pl.col("_business_date").alias("business_date"),
+                    pl.col("_file_sha256").alias("file_sha256"),
+                ),
+                on=["file_name", "line_number"],
+            )
+            problems = pl.concat([problems, clash_problems.select(problems.columns)])
+            accepted = accepted.join(
+                clashes.select("_file_name", "_line_number"),
+                on=["_file_name", "_line_number"],
+                how="anti",
+            )
+    _reject_whole_files(extract, files, frames, problems, options)
+    if extract.name in known:
+        known[extract.name] |= set(accepted[extract.key[0]].to_list())
+    _append(con, extract, with_pii_keys(accepted, extract.name, options.pii_key), problems, run_id)
+    rejected_by_file = dict(
+        problems.group_by("file_name").agg(pl.col("line_number").n_unique()).iter_rows()
+    )
+    for f, frame in zip(files, frames, strict=True):
+        rejected = rejected_by_file.get(f.file_name, 0)
+        report.files.append(
+            {
+                "extract": extract.name,
+                "file_name": f.file_name,
+                "business_date": f.business_date,
+                "file_sha256": f.sha256,
+                "file_size": f.size,
+                "file_mtime_ns": f.mtime_ns,
+                "rows_in_file": frame.height,
+                "accepted_rows": frame.height - rejected,
+                "rejected_rows": rejected,
+            }
+        )
+
+
+def _append(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    accepted: pl.DataFrame,
+    problems: pl.DataFrame,
+    run_id: str,
+) -> None:
+    """Append accepted rows to raw.<extract> and problems to raw.rejected_rows."""
+    casts = ", ".join(f"cast({c.name} as {DUCKDB_TYPES[c.type]})" for c in extract.columns)
+    keys = list(KEYED_PII.get(extract.name, {}).values())
+    names_in_order = ", ".join([*extract.column_names, *META_COLUMNS, *keys])
+    con.register("batch", accepted.with_columns(_run_id=pl.lit(run_id)).to_arrow())
+    con.register("rejected", problems.with_columns(run_id=pl.lit(run_id)).to_arrow())
+    try:
+        con.execute(
+            f"insert into raw.{extract.name} ({names_in_order}) select {casts}, _file_name, "
+            f"_line_number, _business_date, _file_sha256, _run_id{''.join(', ' + k for k in keys)} "
+            "from batch"
+        )
+        con.execute("insert into raw.rejected_rows by name select * from rejected")
     finally:
-        for view in ("batch", "rejected", "manifest"):
-            con.unregister(view)
+        con.unregister("batch")
+        con.unregister("rejected")
+
+
+def _record_manifest(
+    con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: str, loaded_at: datetime
+) -> None:
+    """Mark earlier versions of the loaded files superseded and record the new ones."""
+    if not report.files:
+        return
+    manifest = pl.DataFrame(report.files).with_columns(
+        run_id=pl.lit(run_id), loaded_at=pl.lit(loaded_at), is_current=pl.lit(True)
+    )
+    con.register("manifest", manifest.to_arrow())
+    try:
+        con.execute(
+            "update raw.delivery_manifest set is_current = false where file_name in "
+            "(select file_name from manifest)"
+        )
+        con.execute("insert into raw.delivery_manifest by name select * from manifest")
+    finally:
+        con.unregister("manifest")

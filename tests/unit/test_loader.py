@@ -381,3 +381,38 @@ def test_an_older_working_database_gets_new_contract_columns(landing: Path):
     assert con.execute(
         "select product_id, target_net_sales::varchar, _line_number from raw.targets"
     ).fetchall() == [("P00001", "70.00", 2)]
+
+
+def test_loading_a_file_at_a_time_gives_what_loading_all_at_once_gives(tmp_path: Path):
+    """A first load of years of history is validated and written in groups of files; the
+    groups change nothing of what is loaded or quarantined."""
+    from pipelines.demo.generator import DemoSpec, generate
+    from pipelines.ingestion.contract import EXTRACTS
+    from pipelines.ingestion.loader import IngestOptions
+
+    landing = tmp_path / "landing"
+    generate(landing, DemoSpec(customers=12, days=40, end_date=date(2026, 3, 31), seed=5))
+    whole, grouped = duckdb.connect(), duckdb.connect()
+    ingest(whole, landing, date(2026, 3, 31), "run-1")
+    ingest(grouped, landing, date(2026, 3, 31), "run-1", IngestOptions(chunk_rows=1))
+    for table in [*EXTRACTS, "rejected_rows"]:
+        query = f"select * from raw.{table} order by all"
+        rows = whole.execute(query).fetchall()
+        assert rows == grouped.execute(query).fetchall(), table
+    assert whole.execute("select count(*) from raw.sales").fetchone()[0] > 100
+    query = "select * exclude (loaded_at) from raw.delivery_manifest order by all"
+    assert whole.execute(query).fetchall() == grouped.execute(query).fetchall()
+
+
+def test_a_file_refused_in_a_later_group_undoes_the_whole_load(landing: Path):
+    from pipelines.ingestion.loader import IngestOptions
+
+    line = "SO{n},1,2026-03-0{n},000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
+    _write(landing, "sales", "20260301", SALES_HEADER + "\n" + line.format(n=1))
+    _write(landing, "sales", "20260302", SALES_HEADER.replace("net_amount,", "") + "\n"
+           "SO2,1,2026-03-02,000001,P00001,2,65.00,10.00,80.00,R001,\n")  # fmt: skip
+    con = duckdb.connect()
+    with pytest.raises(FileRejected, match=r"sales_20260302\.csv: required column"):
+        ingest(con, landing, date(2026, 3, 2), "run-1", IngestOptions(chunk_rows=1))
+    for table in ("customers", "sales", "rejected_rows", "delivery_manifest"):
+        assert con.execute(f"select count(*) from raw.{table}").fetchone()[0] == 0, table
