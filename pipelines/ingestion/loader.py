@@ -73,7 +73,7 @@ class IngestOptions:
     max_rejected_share: float = 0.20
     min_rows_for_share: int = 20
     # rows validated and written at a time (a first load of years of files is never held whole)
-    chunk_rows: int = 2_000_000
+    chunk_rows: int = 1_000_000
     # secret of the PII join keys (ingestion.pii); None leaves the keys empty
     pii_key: bytes | None = None
 
