@@ -542,7 +542,13 @@ def ingest(
     }
     known = _known_ids(con, replaced)
 
-    loaded_at = datetime.now()
+    # strictly after every earlier load even if the clock went back (a DST change, a clock
+    # reset): the compact sales facts take "loaded after their last build" from it
+    loaded_at = con.execute(
+        "select greatest(?::timestamp, max(loaded_at) + interval 1 microsecond) "
+        "from raw.delivery_manifest",
+        [datetime.now()],
+    ).fetchone()[0]
     con.execute("begin transaction")  # all of a run's files, or none
     try:
         for extract in EXTRACTS.values():  # master data first: later extracts refer to it

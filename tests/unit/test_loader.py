@@ -416,3 +416,19 @@ def test_a_file_refused_in_a_later_group_undoes_the_whole_load(landing: Path):
         ingest(con, landing, date(2026, 3, 2), "run-1", IngestOptions(chunk_rows=1))
     for table in ("customers", "sales", "rejected_rows", "delivery_manifest"):
         assert con.execute(f"select count(*) from raw.{table}").fetchone()[0] == 0, table
+
+
+def test_a_load_is_recorded_after_every_earlier_one_even_if_the_clock_went_back(landing: Path):
+    """The compact sales facts rebuild the days loaded after their last build, by the
+    manifest's loaded_at: it must grow from load to load whatever the wall clock does."""
+    line = "SO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n" + line)
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    con.execute("update raw.delivery_manifest set loaded_at = timestamp '2099-01-01 00:00:00'")
+    _write(landing, "payments", "20260303", PAYMENTS.replace("INV1", "INV2").replace(
+        "2026-03-02", "2026-03-03"))  # fmt: skip
+    ingest(con, landing, date(2026, 3, 3), "run-2")
+    assert con.execute(
+        "select loaded_at::varchar from raw.delivery_manifest where run_id = 'run-2'"
+    ).fetchall() == [("2099-01-01 00:00:00.000001",)]
