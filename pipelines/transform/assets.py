@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import json
+import shutil
 import sys
 from collections.abc import Mapping
 from functools import cached_property
@@ -77,6 +78,23 @@ MODEL_GROUPS = {
     "customer_retention_monthly": "customer_value",
     "customer_ar": "credit",
 }
+
+
+# dagster-dbt gives every invocation its own target folder (artifacts and dbt.log, about
+# 5 MB); the newest are kept for debugging, older ones would grow the disk by the day.
+KEEP_DBT_TARGETS = 20
+
+
+def prune_dbt_targets(target_dir: Path, keep: int = KEEP_DBT_TARGETS) -> list[Path]:
+    """Delete all but the `keep` newest per-invocation dbt target folders; returns them."""
+    runs = sorted(
+        (p for p in target_dir.glob("crm_dbt_models-*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    doomed = runs[:-keep] if keep else runs
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed
 
 
 class CrmDbtTranslator(DagsterDbtTranslator):
@@ -204,6 +222,7 @@ def crm_dbt_models(
             outcomes=_test_outcomes(invocation.get_artifact("run_results.json")),
         )
     yield from _with_row_counts(events, crm, as_of)
+    prune_dbt_targets(Path(dbt_project.project_dir) / dbt_project.target_path)
     if not invocation.is_successful():
         error = invocation.get_error()
         message = str(error) if error else "dbt build failed; see the dbt log above"

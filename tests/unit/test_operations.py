@@ -116,3 +116,23 @@ def test_the_dbt_resource_overrides_what_dagster_dbt_still_calls():
     resource = CrmDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_only_the_newest_dbt_target_folders_are_kept(tmp_path: Path):
+    import os
+
+    from pipelines.transform.assets import prune_dbt_targets
+
+    for age in range(5):
+        folder = tmp_path / f"crm_dbt_models-run{age}"
+        folder.mkdir()
+        (folder / "manifest.json").write_text("{}")
+        os.utime(folder, (1_000_000 - age, 1_000_000 - age))  # run0 is the newest
+    (tmp_path / "partial_parse.msgpack").write_text("")  # the project's own: never touched
+    doomed = prune_dbt_targets(tmp_path, keep=2)
+    assert sorted(p.name for p in doomed) == [f"crm_dbt_models-run{i}" for i in (2, 3, 4)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "crm_dbt_models-run0",
+        "crm_dbt_models-run1",
+        "partial_parse.msgpack",
+    ]

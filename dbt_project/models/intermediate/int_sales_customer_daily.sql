@@ -1,14 +1,14 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed_sales('order_date') }}",
+    pre_hook="{{ delete_changed('order_date', days=changed_days()) }}",
 ) }}
 -- Order lines compacted to one row per customer and order date: the customer-level facts
 -- (F1, F2, F7, F19) read this instead of the lines. Incremental by day: a run rebuilds only
 -- the order dates whose sales files were loaded since the last build (see
--- macros/changed_sales_days.sql); `--full-refresh` rebuilds it from every line.
+-- macros/changed_days.sql); `--full-refresh` rebuilds it from every line.
 -- A purchase is a line with a positive quantity; orders are counted per order date.
-{%- set days = changed_sales_days() if is_incremental() else none %}
+{%- set days = changed_days() if is_incremental() else none %}
 with lines as (
     select * from {{ ref('stg_erp__sales') }}
     {%- if days is not none %}
@@ -30,7 +30,7 @@ final as (
         count(distinct order_id) as orders,
         count(distinct order_id) filter (where is_purchase) as purchase_orders,
         count(*) as order_lines,
-        {{ sales_changes_through() }} as changes_through,
+        {{ changes_through() }} as changes_through,
     from lines
     group by customer_id, order_date
 )

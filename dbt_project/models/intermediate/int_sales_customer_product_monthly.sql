@@ -1,23 +1,18 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed_sales('month', grain='month') }}",
+    pre_hook="{{ delete_changed('month', months=months_of(changed_days())) }}",
 ) }}
 -- Order lines compacted to one row per customer, product and calendar month (F14-F16 read
 -- this instead of the lines). Incremental by month: a run rebuilds only the months holding
 -- an order date whose sales file was loaded since the last build; `--full-refresh` rebuilds
 -- it from every line. Holds whole months of every delivered day: the as-of month is taken
 -- from the lines instead (int_sales_customer_product_months_to_date).
-{%- set months = sales_months(changed_sales_days()) if is_incremental() else none %}
+{%- set months = months_of(changed_days()) if is_incremental() else none %}
 with lines as (
     select * from {{ ref('stg_erp__sales') }}
     {%- if months is not none %}
-    where {% if months | length == 0 %}false{% else %}(
-        {%- for month in months %}
-        (order_date >= cast('{{ month }}' as date)
-            and order_date < cast('{{ month }}' as date) + interval 1 month){{ " or" if not loop.last }}
-        {%- endfor %})
-    {%- endif %}
+    where {{ date_in_months('order_date', months) }}
     {%- endif %}
 ),
 
@@ -30,7 +25,7 @@ final as (
         sum(gross_margin) as gross_margin,
         sum(quantity) as quantity,
         count(*) as order_lines,
-        {{ sales_changes_through() }} as changes_through,
+        {{ changes_through() }} as changes_through,
     from lines
     group by customer_id, product_id, date_trunc('month', order_date)
 )

@@ -1,14 +1,14 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed_sales('month', grain='month') }}",
+    pre_hook="{{ delete_changed('month', months=months_of(changed_days())) }}",
 ) }}
 -- Sales per product and calendar month (F14-F17), summed from the customer x product x
 -- month compact facts. Incremental by month like them: a run rebuilds only the months
 -- holding an order date whose sales file was loaded since the last build. Whole months of
 -- every delivered day: int_sales_product_months_to_date cuts the as-of month at the as-of
 -- date.
-{%- set months = sales_months(changed_sales_days()) if is_incremental() else none %}
+{%- set months = months_of(changed_days()) if is_incremental() else none %}
 with customer_months as (
     select * from {{ ref('int_sales_customer_product_monthly') }}
     {%- if months is not none %}
@@ -24,7 +24,7 @@ final as (
         sum(gross_margin) as gross_margin,
         sum(quantity) as quantity,
         count(distinct customer_id) as customers,
-        {{ sales_changes_through() }} as changes_through,
+        {{ changes_through() }} as changes_through,
     from customer_months
     group by product_id, month
 )

@@ -1,0 +1,90 @@
+{# Incremental compact models (SPEC §4; daily cost independent of history). Every file of
+   a dated extract (sales, inventory) holds one business date, so the dates whose rows
+   changed are the business dates of the files loaded (new or corrected) after the model's
+   watermark: the latest delivery_manifest.loaded_at it has already seen, kept on its rows
+   as `changes_through` (loaded_at only grows, see ingestion.loader). Rebuilding a date is
+   idempotent, so a watermark that lags (a failed build, a day emptied by a correction)
+   only costs time. #}
+
+{% macro watermark() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set result = run_query(
+            "select cast(max(changes_through) as varchar) from " ~ this
+        ) -%}
+        {{ return(result.columns[0].values()[0]) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{# The business dates of `extracts` loaded after this model's watermark, as a sorted list
+   of 'YYYY-MM-DD' strings (rendered into SQL as literals, so DuckDB prunes by zone maps). #}
+{% macro changed_days(extracts=['sales']) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set since = watermark() -%}
+    {%- set query -%}
+        select distinct cast(business_date as varchar)
+        from {{ source('raw', 'delivery_manifest') }}
+        where extract in ('{{ extracts | join("', '") }}')
+        {%- if since is not none %}
+            and loaded_at > cast('{{ since }}' as timestamp)
+        {%- endif %}
+        order by 1
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{# The first days ('YYYY-MM-01') of the months holding `days`, sorted; with `following`,
+   also each next month. #}
+{% macro months_of(days, following=false) -%}
+    {%- set months = [] -%}
+    {%- for day in days -%}
+        {%- set year, month = day[:4] | int, day[5:7] | int -%}
+        {%- set candidates = [(year, month)] -%}
+        {%- if following -%}
+            {%- do candidates.append((year + 1, 1) if month == 12 else (year, month + 1)) -%}
+        {%- endif -%}
+        {%- for y, m in candidates -%}
+            {%- set first = '%04d-%02d-01' | format(y, m) -%}
+            {%- if first not in months -%}{%- do months.append(first) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(months | sort) }}
+{%- endmacro %}
+
+{# A SQL condition true for the dates in `days` (sorted 'YYYY-MM-DD'); false when empty. #}
+{% macro date_in(column, days) -%}
+    {%- if days | length == 0 -%}
+        false
+    {%- else -%}
+        ({{ column }} between cast('{{ days | first }}' as date) and cast('{{ days | last }}' as date)
+        and {{ column }} in ({% for day in days %}cast('{{ day }}' as date){{ ", " if not loop.last }}{% endfor %}))
+    {%- endif -%}
+{%- endmacro %}
+
+{# A SQL condition true for dates inside the calendar months starting on `months`. #}
+{% macro date_in_months(column, months) -%}
+    {%- if months | length == 0 -%}
+        false
+    {%- else -%}
+        ({%- for month in months %}
+        ({{ column }} >= cast('{{ month }}' as date)
+            and {{ column }} < cast('{{ month }}' as date) + interval 1 month){{ " or" if not loop.last }}
+        {%- endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+{# The latest load of `extracts`: the watermark the rows built now carry. #}
+{% macro changes_through(extracts=['sales']) -%}
+    (select max(loaded_at) from {{ source('raw', 'delivery_manifest') }}
+     where extract in ('{{ extracts | join("', '") }}'))
+{%- endmacro %}
+
+{# Pre-hook of a compact model: delete the rows of the dates (or months) about to be
+   rebuilt before the model appends them again. #}
+{% macro delete_changed(column, months=none, days=none) -%}
+    {%- if execute and is_incremental() -%}
+        delete from {{ this }} where {{ date_in(column, months if months is not none else days) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

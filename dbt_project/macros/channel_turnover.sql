@@ -1,0 +1,77 @@
+{# Channel inventory turnover (SPEC F16) of the months in `snapshots`, a relation of
+   (customer_id, product_id, month, quantity_on_hand) holding the last snapshot of each month,
+   and `sales` (customer_id, product_id, month, sales_quantity). Average inventory = (stock at
+   month start + stock at month end) / 2, the month-start stock being the previous month's
+   last snapshot; a gap in the snapshots leaves it unknown (0 is not assumed). #}
+{% macro channel_turnover(snapshots, sales) -%}
+select
+    *,
+    (stock_start + stock_end) / 2 as average_inventory,
+    case when (stock_start + stock_end) > 0
+        then round(sales_quantity / ((stock_start + stock_end) / 2), 4) end as turnover,
+from (
+    select
+        month_ends.customer_id,
+        month_ends.product_id,
+        month_ends.month,
+        case when month_ends.previous_month = month_ends.month - interval 1 month
+            then month_ends.stock_start end as stock_start,
+        month_ends.stock_end,
+        coalesce(sales.sales_quantity, 0) as sales_quantity,
+    from (
+        select
+            customer_id,
+            product_id,
+            month,
+            quantity_on_hand as stock_end,
+            lag(quantity_on_hand) over (
+                partition by customer_id, product_id order by month
+            ) as stock_start,
+            lag(month) over (partition by customer_id, product_id order by month)
+                as previous_month,
+        from {{ snapshots }}
+    ) as month_ends
+    left join {{ sales }} as sales using (customer_id, product_id, month)
+)
+{%- endmacro %}
+
+{# The last channel snapshot of each customer, product and month among the inventory rows
+   matching `where` (the DC is not a channel). #}
+{% macro month_end_snapshots(where) -%}
+select
+    customer_id,
+    product_id,
+    date_trunc('month', snapshot_date)::date as month,
+    quantity_on_hand,
+from {{ ref('stg_erp__inventory') }}
+where not is_distribution_centre and {{ where }}
+qualify row_number() over (
+    partition by customer_id, product_id, date_trunc('month', snapshot_date)
+    order by snapshot_date desc
+) = 1
+{%- endmacro %}
+
+{# Months of int_channel_turnover_whole_months to rebuild: those holding a sales or
+   inventory date loaded since its last build, and the month after each changed inventory
+   month (whose start stock is that month's last snapshot). #}
+{% macro turnover_months_to_rebuild() -%}
+    {%- set months = months_of(changed_days(['sales'])) -%}
+    {%- for month in months_of(changed_days(['inventory']), following=true) -%}
+        {%- if month not in months -%}{%- do months.append(month) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(months | sort) }}
+{%- endmacro %}
+
+{# `months` ('YYYY-MM-01', sorted) with the month before each. #}
+{% macro with_previous_months(months) -%}
+    {%- set all = [] -%}
+    {%- for month in months -%}
+        {%- set year, number = month[:4] | int, month[5:7] | int -%}
+        {%- set previous = '%04d-%02d-01' | format(year - 1, 12) if number == 1
+            else '%04d-%02d-01' | format(year, number - 1) -%}
+        {%- for m in [previous, month] -%}
+            {%- if m not in all -%}{%- do all.append(m) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(all | sort) }}
+{%- endmacro %}
