@@ -88,3 +88,17 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{# The watermark of a model built from another compact model (`parent`) rather than from
+   the lines: the latest load of `extracts` only when the parent has seen the latest sales
+   load, else the parent's own watermark. A child built while its parent lags (a subset run)
+   thus rebuilds the same dates again once the parent has caught up. #}
+{% macro changes_through_after(parent, extracts=['sales']) -%}
+    (select case when parent_seen >= sales_loaded then latest_loaded else parent_seen end
+     from (
+        select
+            (select max(changes_through) from {{ parent }}) as parent_seen,
+            {{ changes_through(['sales']) }} as sales_loaded,
+            {{ changes_through(extracts) }} as latest_loaded
+     ))
+{%- endmacro %}

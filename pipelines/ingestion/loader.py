@@ -493,18 +493,17 @@ def _known_ids(con: duckdb.DuckDBPyConnection, replaced: dict[str, list[str]]) -
 
 
 def _already_loaded_keys(
-    con: duckdb.DuckDBPyConnection, extract: Extract, frame: pl.DataFrame, replaced: list[str]
+    con: duckdb.DuckDBPyConnection, extract: Extract, frame: pl.DataFrame
 ) -> pl.DataFrame:
-    """Rows of a delta extract whose key was loaded before from a file not being replaced."""
+    """Rows of a delta extract whose key is already in its raw table (and the file it came
+    from); the caller has deleted the rows of the files it replaces."""
     keys = ", ".join(extract.key)
     con.register("incoming", frame.select(*extract.key, "_file_name", "_line_number").to_arrow())
     try:
         return con.execute(
             f"select incoming._file_name, incoming._line_number, loaded._file_name as earlier "
-            f"from incoming join (select distinct {keys}, _file_name from raw.{extract.name} "
-            f"where _file_name not in (select unnest(?::varchar[]))) as loaded "
-            f"using ({keys})",
-            [replaced],
+            f"from incoming join (select distinct {keys}, _file_name from raw.{extract.name}) "
+            f"as loaded using ({keys})"
         ).pl()
     finally:
         con.unregister("incoming")
@@ -559,10 +558,7 @@ def ingest(
             con.execute(f"delete from raw.{extract.name} where _file_name in ?", [names])
             con.execute("delete from raw.rejected_rows where file_name in ?", [names])
             for chunk_files, frames in _chunks(files, extract, options):
-                _load_chunk(
-                    con, extract, chunk_files, frames, known, replaced[extract.name], report,
-                    options, run_id,
-                )  # fmt: skip
+                _load_chunk(con, extract, chunk_files, frames, known, report, options, run_id)
         _record_manifest(con, report, run_id, loaded_at)
         con.execute("commit")
     except BaseException:
@@ -597,18 +593,19 @@ def _load_chunk(
     files: list[LandedFile],
     frames: list[pl.DataFrame],
     known: dict[str, set[str]],
-    replaced: list[str],
     report: IngestReport,
     options: IngestOptions,
     run_id: str,
 ) -> None:
     """Validate one group of files and append what passed (and the problems) inside the
     run's open transaction; raises FileRejected for a file the contract refuses whole.
-    A key already written by an earlier group of the same run counts as already delivered."""
+    A key already in the table counts as already delivered: the rows of the files being
+    replaced are deleted before the first group, so what is there is what stays delivered,
+    including earlier groups of this very run."""
     batch = pl.concat(frames)
     accepted, problems = validate(batch, extract, known)
     if extract.kind == "delta" and not accepted.is_empty():
-        clashes = _already_loaded_keys(con, extract, accepted, replaced)
+        clashes = _already_loaded_keys(con, extract, accepted)
         if not clashes.is_empty():
             clash_problems = clashes.select(
                 pl.lit(extract.name).alias("extract"),

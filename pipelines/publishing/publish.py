@@ -222,6 +222,9 @@ def publish(
                 con.execute(f"create table {target} as {rows}", {"as_of": as_of})
         for table, query in WHOLE_TABLES.items():
             con.execute(f"create or replace table published.reporting.{table} as {query}")
+        for table in existing - {*PUBLISHED_TABLES, "publication", "publication_history"}:
+            # a table an earlier release published and this one no longer does
+            con.execute(f"drop table published.reporting.{table}")
         for table in PUBLISHED_TABLES:
             counts[table] = con.execute(
                 f"select count(*) from published.reporting.{table}"

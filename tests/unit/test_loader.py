@@ -432,3 +432,29 @@ def test_a_load_is_recorded_after_every_earlier_one_even_if_the_clock_went_back(
     assert con.execute(
         "select loaded_at::varchar from raw.delivery_manifest where run_id = 'run-2'"
     ).fetchall() == [("2099-01-01 00:00:00.000001",)]
+
+
+def test_a_key_repeated_across_groups_of_a_redelivery_is_quarantined(landing: Path):
+    """A run that re-delivers one day and delivers another, read in separate groups: a key
+    of the new day already written from the re-delivered day is a duplicate."""
+    from pipelines.ingestion.loader import IngestOptions
+
+    line = "SO1,1,{day},000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
+    first = _write(
+        landing, "sales", "20260302", SALES_HEADER + "\n" + line.format(day="2026-03-02")
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    first.write_text(first.read_text() + line.format(day="2026-03-02").replace("SO1,1", "SO0,1"))
+    _write(landing, "sales", "20260303", SALES_HEADER + "\n" + line.format(day="2026-03-03"))
+    ingest(con, landing, date(2026, 3, 3), "run-2", IngestOptions(chunk_rows=1))
+    assert con.execute(
+        "select order_id, order_date::varchar from raw.sales order by 1"
+    ).fetchall() == [
+        ("SO0", "2026-03-02"),
+        ("SO1", "2026-03-02"),
+    ]
+    assert _rejected(con) == [
+        ("sales/sales_20260303.csv", 2, "order_id,line_no",
+         "duplicate key (already delivered in sales/sales_20260302.csv)"),
+    ]  # fmt: skip

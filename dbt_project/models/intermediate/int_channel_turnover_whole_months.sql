@@ -32,7 +32,8 @@ turnover as (
 
 select
     *,
-    {{ changes_through(['sales', 'inventory']) }} as changes_through,
+    {{ changes_through_after(ref('int_sales_customer_product_monthly'), ['sales', 'inventory']) }}
+        as changes_through,
 from turnover
 {%- if months is not none %}
 where {{ date_in('month', months) }}

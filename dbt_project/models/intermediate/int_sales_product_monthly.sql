@@ -24,7 +24,7 @@ final as (
         sum(gross_margin) as gross_margin,
         sum(quantity) as quantity,
         count(distinct customer_id) as customers,
-        {{ changes_through() }} as changes_through,
+        {{ changes_through_after(ref('int_sales_customer_product_monthly')) }} as changes_through,
     from customer_months
     group by product_id, month
 )
