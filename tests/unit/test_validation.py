@@ -29,7 +29,7 @@ SUITE = {
         },
         {
             "type": "expect_column_values_to_match_regex",
-            "kwargs": {"column": "period", "regex": r"^\d{4}-(0[1-9]|1[0-2])$"},
+            "kwargs": {"column": "period", "regex": r"^\d{4}-(?:0[1-9]|1[0-2])$"},
         },
     ],
 }
