@@ -33,22 +33,21 @@
     {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
 
-{# The first days ('YYYY-MM-01') of the months holding `days`, sorted; with `following`,
-   also each next month. #}
-{% macro months_of(days, following=false) -%}
+{# The first days ('YYYY-MM-01') of the months holding `days`, sorted. #}
+{% macro months_of(days) -%}
     {%- set months = [] -%}
-    {%- for day in days -%}
-        {%- set year, month = day[:4] | int, day[5:7] | int -%}
-        {%- set candidates = [(year, month)] -%}
-        {%- if following -%}
-            {%- do candidates.append((year + 1, 1) if month == 12 else (year, month + 1)) -%}
-        {%- endif -%}
-        {%- for y, m in candidates -%}
-            {%- set first = '%04d-%02d-01' | format(y, m) -%}
-            {%- if first not in months -%}{%- do months.append(first) -%}{%- endif -%}
-        {%- endfor -%}
+    {%- for day in days -%}{%- do months.append(day[:7] ~ '-01') -%}{%- endfor -%}
+    {{ return(months | unique | sort) }}
+{%- endmacro %}
+
+{# Each of `months` ('YYYY-MM-01') moved by `n` months. #}
+{% macro shifted_months(months, n) -%}
+    {%- set shifted = [] -%}
+    {%- for month in months -%}
+        {%- set index = (month[:4] | int) * 12 + (month[5:7] | int) - 1 + n -%}
+        {%- do shifted.append('%04d-%02d-01' | format(index // 12, index % 12 + 1)) -%}
     {%- endfor -%}
-    {{ return(months | sort) }}
+    {{ return(shifted) }}
 {%- endmacro %}
 
 {# A SQL condition true for the dates in `days` (sorted 'YYYY-MM-DD'); false when empty. #}
@@ -79,11 +78,11 @@
      where extract in ('{{ extracts | join("', '") }}'))
 {%- endmacro %}
 
-{# Pre-hook of a compact model: delete the rows of the dates (or months) about to be
-   rebuilt before the model appends them again. #}
-{% macro delete_changed(column, months=none, days=none) -%}
+{# Pre-hook of a compact model: delete the rows of the `dates` (days, or first days of
+   months) about to be rebuilt before the model appends them again. #}
+{% macro delete_changed(column, dates) -%}
     {%- if execute and is_incremental() -%}
-        delete from {{ this }} where {{ date_in(column, months if months is not none else days) }}
+        delete from {{ this }} where {{ date_in(column, dates) }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -55,23 +55,6 @@ qualify row_number() over (
    inventory date loaded since its last build, and the month after each changed inventory
    month (whose start stock is that month's last snapshot). #}
 {% macro turnover_months_to_rebuild() -%}
-    {%- set months = months_of(changed_days(['sales'])) -%}
-    {%- for month in months_of(changed_days(['inventory']), following=true) -%}
-        {%- if month not in months -%}{%- do months.append(month) -%}{%- endif -%}
-    {%- endfor -%}
-    {{ return(months | sort) }}
-{%- endmacro %}
-
-{# `months` ('YYYY-MM-01', sorted) with the month before each. #}
-{% macro with_previous_months(months) -%}
-    {%- set all = [] -%}
-    {%- for month in months -%}
-        {%- set year, number = month[:4] | int, month[5:7] | int -%}
-        {%- set previous = '%04d-%02d-01' | format(year - 1, 12) if number == 1
-            else '%04d-%02d-01' | format(year, number - 1) -%}
-        {%- for m in [previous, month] -%}
-            {%- if m not in all -%}{%- do all.append(m) -%}{%- endif -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {{ return(all | sort) }}
+    {%- set stock = months_of(changed_days(['inventory'])) -%}
+    {{ return((months_of(changed_days(['sales'])) + stock + shifted_months(stock, 1)) | unique | sort) }}
 {%- endmacro %}

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed('month', months=turnover_months_to_rebuild()) }}",
+    pre_hook="{{ delete_changed('month', turnover_months_to_rebuild()) }}",
 ) }}
 -- Channel inventory turnover per customer x product x calendar month (SPEC F16) of every
 -- delivered month, whole: a month before the as-of date's month holds the same figures for
@@ -14,7 +14,7 @@ with snapshots as (
     -- the rebuilt months and the month before each (its last snapshot is the start stock)
     {{ month_end_snapshots(
         "true" if months is none
-        else date_in_months('snapshot_date', with_previous_months(months))
+        else date_in_months('snapshot_date', (months + shifted_months(months, -1)) | unique | sort)
     ) }}
 ),
 

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed('order_date', days=changed_days()) }}",
+    pre_hook="{{ delete_changed('order_date', changed_days()) }}",
 ) }}
 -- Order lines compacted to one row per customer and order date: the customer-level facts
 -- (F1, F2, F7, F19) read this instead of the lines. Incremental by day: a run rebuilds only

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed('month', months=months_of(changed_days())) }}",
+    pre_hook="{{ delete_changed('month', months_of(changed_days())) }}",
 ) }}
 -- Order lines compacted to one row per customer, product and calendar month (F14-F16 read
 -- this instead of the lines). Incremental by month: a run rebuilds only the months holding

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed('month', months=months_of(changed_days())) }}",
+    pre_hook="{{ delete_changed('month', months_of(changed_days())) }}",
 ) }}
 -- Sales per product and calendar month (F14-F17), summed from the customer x product x
 -- month compact facts. Incremental by month like them: a run rebuilds only the months
