@@ -458,3 +458,28 @@ def test_a_key_repeated_across_groups_of_a_redelivery_is_quarantined(landing: Pa
         ("sales/sales_20260303.csv", 2, "order_id,line_no",
          "duplicate key (already delivered in sales/sales_20260302.csv)"),
     ]  # fmt: skip
+
+
+def test_unquoted_files_split_by_polars_as_the_csv_module_splits_them():
+    """Files without quoting take a vectorised reader: for every such text it gives the
+    header, fields and line numbers the csv-module reader gives (blank and whitespace-only
+    lines skipped, ragged lines kept whole, CRLF, Unicode spaces, no final newline)."""
+    import random
+
+    from pipelines.ingestion.loader import _is_plain, _split_plain, _split_quoted
+
+    landed = type("Landed", (), {"file_name": "sales/sales_20260302.csv"})()
+    pieces = ["a", "1", "上海", ",", ",", " ", "\t", "\u3000", "\n", "\n", "\r\n", "\n\n", ",,\n"]
+    rng = random.Random(7)
+    texts = ["h1,h2\nx,y\n", "\n\nh1,h2\r\n ,\n\nx,y,z\nw", "h\n,,,\n \u3000\nv \u3000\n"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 60))) for _ in range(400)]
+    compared = 0
+    for text in texts:
+        assert _is_plain(text)
+        header, rows = _split_plain(text)
+        expected_header, expected_rows = _split_quoted(text, landed)
+        assert header == expected_header, repr(text)
+        assert rows.to_dicts() == expected_rows.to_dicts(), repr(text)
+        compared += expected_rows.height
+    assert compared > 500
+    assert not _is_plain('a,b\n"x,1",2\n') and not _is_plain("a\rb") and not _is_plain("a\x00")
