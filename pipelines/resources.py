@@ -13,7 +13,7 @@ from pipelines.config import CrmConfig, load_config, load_header_map
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.loader import IngestOptions
 from pipelines.ingestion.pii import pii_key_from_env
-from pipelines.settings import work_db_for
+from pipelines.settings import duckdb_memory_limit, work_db_for
 
 
 class CrmResource(dg.ConfigurableResource):
@@ -34,7 +34,11 @@ class CrmResource(dg.ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the working database, closed on exit (dbt needs the file free)."""
         self.work_db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.work_db), read_only=read_only)
+        con = duckdb.connect(
+            str(self.work_db),
+            read_only=read_only,
+            config={"memory_limit": duckdb_memory_limit()},
+        )
         try:
             yield con
         finally:

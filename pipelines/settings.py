@@ -8,6 +8,7 @@
 | CRM_HEADER_MAP_PATH | config/header_map.yaml      | ERP column headers -> contract columns   |
 | CRM_EXPECTATIONS_DIR| expectations                | Great Expectations suites (JSON)         |
 | DAGSTER_HOME        | .dagster                    | the Dagster instance (runs, UI)          |
+| CRM_DUCKDB_MEMORY_LIMIT | 40% of physical memory  | DuckDB's memory limit (e.g. 8GB)         |
 
 The working database (raw tables, dbt models, scores before publication) lives next to
 the warehouse in `<warehouse dir>/.work/<warehouse stem>_work.duckdb`; `CRM_WORK_DB` is
@@ -44,6 +45,16 @@ def dbt_executable() -> str:
     """The dbt installed beside this Python (the project's venv), else the one on PATH."""
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for the pipeline's connections and dbt's: CRM_DUCKDB_MEMORY_LIMIT,
+    else 40% of physical memory. DuckDB's own default (80%) would leave too little to the
+    Polars and GX work of the same process; beyond the limit DuckDB spills to disk."""
+    if os.environ.get("CRM_DUCKDB_MEMORY_LIMIT"):
+        return os.environ["CRM_DUCKDB_MEMORY_LIMIT"]
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, int(physical * 0.4) // 2**20)}MiB"
 
 
 def work_db_for(warehouse_path: Path) -> Path:
@@ -93,4 +104,5 @@ def apply_environment(**overrides: str | Path | None) -> Settings:
         dagster_home=Path(os.environ["DAGSTER_HOME"]),
     )
     os.environ["CRM_WORK_DB"] = str(settings.work_db)
+    os.environ["CRM_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
     return settings

@@ -24,6 +24,7 @@ from pipelines.publishing.columns import (
     TABLES,
     dbt_column_descriptions,
 )
+from pipelines.settings import duckdb_memory_limit
 
 # Tables with one partition per as-of date: published table -> (working table, order). A
 # publication takes the run's own as-of date from the working database, where it was just
@@ -203,7 +204,7 @@ def publish(
         # every earlier date); the published file itself is never opened for writing
         shutil.copyfile(warehouse, tmp)
     counts: dict[str, int] = {}
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": duckdb_memory_limit()})
     try:
         con.execute(f"attach '{tmp}' as published (storage_version '{STORAGE_VERSION}')")
         con.execute(f"attach '{work_db}' as work (read_only)")

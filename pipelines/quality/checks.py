@@ -13,7 +13,7 @@ import duckdb
 from pipelines.ingestion.assets import RAW_KEYS
 from pipelines.partitions import as_of_partitions
 from pipelines.quality.results import record
-from pipelines.quality.validation import CheckOutcome, suite_columns, validate_frame
+from pipelines.quality.validation import CheckOutcome, validate_table
 from pipelines.resources import CrmResource
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
 from pipelines.transform.assets import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
@@ -33,13 +33,9 @@ def _gx_check(
     per_as_of_date: bool = True,
 ) -> dg.AssetCheckResult:
     as_of = context.partition_key
+    where, params = ("as_of_date = ?::date", [as_of]) if per_as_of_date else ("true", [])
     with crm.connect() as con:
-        if per_as_of_date:
-            query = f"select * from {work_table} where as_of_date = $1::date"
-            frame = con.execute(query, [as_of]).pl()
-        else:
-            frame = con.execute(f"select * from {work_table}").pl()
-        outcomes = validate_frame(frame, crm.suite_path(suite))
+        outcomes, rows = validate_table(con, work_table, where, params, crm.suite_path(suite))
         record(
             con,
             run_id=context.run.run_id,
@@ -48,7 +44,7 @@ def _gx_check(
             source="great_expectations",
             outcomes=outcomes,
         )
-    return _result(outcomes, frame.height)
+    return _result(outcomes, rows)
 
 
 def _result(outcomes: list[CheckOutcome], rows: int) -> dg.AssetCheckResult:
@@ -245,17 +241,14 @@ def _raw_extract_check(extract: str) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, crm: CrmResource) -> dg.AssetCheckResult:
         run_id = context.run.run_id
         suite = crm.suite_path(f"raw_{extract}")
-        # only the columns the suite checks: a first load holds every row of the history
-        columns = ", ".join(f'"{c}"' for c in suite_columns(suite))
         with crm.connect() as con:
-            frame = con.execute(
-                f"select {columns} from raw.{extract} where _run_id = ?", [run_id]
-            ).pl()
-            if frame.is_empty():
+            query = f"select count(*) from raw.{extract} where _run_id = ?"
+            if not con.execute(query, [run_id]).fetchone()[0]:
                 return dg.AssetCheckResult(
                     passed=True, description="no new rows in this run", metadata={"rows": 0}
                 )
-            outcomes = validate_frame(frame, suite)
+            # a first load holds every row of the history: validated in parts
+            outcomes, rows = validate_table(con, f"raw.{extract}", "_run_id = ?", [run_id], suite)
             record(
                 con,
                 run_id=run_id,
@@ -264,7 +257,7 @@ def _raw_extract_check(extract: str) -> dg.AssetChecksDefinition:
                 source="great_expectations",
                 outcomes=outcomes,
             )
-        return _result(outcomes, frame.height)
+        return _result(outcomes, rows)
 
     return _check
 

@@ -88,3 +88,69 @@ def test_a_suite_names_its_columns_in_order(tmp_path: Path):
     path = tmp_path / "hand_made.json"
     path.write_text(json.dumps(SUITE), encoding="utf-8")
     assert suite_columns(path) == ["order_id", "net_amount", "status", "line_no", "period"]
+    pair = {
+        "type": "expect_column_pair_values_a_to_be_greater_than_b",
+        "kwargs": {"column_A": "last_order_date", "column_B": "first_order_date"},
+    }
+    assert suite_columns(_suite_file(tmp_path, [pair])) == ["last_order_date", "first_order_date"]
+
+
+def _suite_file(tmp_path: Path, expectations: list[dict]) -> Path:
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"name": "s", "expectations": expectations}), encoding="utf-8")
+    return path
+
+
+def test_a_suite_splits_by_the_columns_its_keys_share(tmp_path: Path):
+    from pipelines.quality.validation import split_columns
+
+    unique = {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "doc_id"}}
+    rows = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+    mostly = {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "doc_id", "mostly": 0.9},
+    }
+    assert split_columns(_suite_file(tmp_path, SUITE["expectations"])) == ["order_id"]
+    assert split_columns(_suite_file(tmp_path, SUITE["expectations"][:3])) == []
+    assert split_columns(_suite_file(tmp_path, [SUITE["expectations"][4], unique])) is None
+    assert split_columns(_suite_file(tmp_path, [unique, rows])) is None
+    assert split_columns(_suite_file(tmp_path, [unique, mostly])) is None
+
+
+def test_a_table_validated_in_parts_gives_the_whole_tables_outcome(tmp_path: Path):
+    """2,000 rows validated 250 at a time: duplicates that the split could separate are
+    still found, and every count equals the count over the whole table."""
+    import duckdb
+
+    from pipelines.quality.validation import validate_table
+
+    n = 2_000
+    frame = pl.DataFrame(
+        {
+            "order_id": [None if i % 397 == 0 else f"SO{i % 1_900}" for i in range(n)],
+            "line_no": [1 + i // 1_900 for i in range(n)],
+            "net_amount": [(-1.0 if i % 101 == 0 else 2.5) for i in range(n)],
+            "status": ["lost" if i % 233 == 0 else "posted" for i in range(n)],
+            "period": ["2026-13" if i % 499 == 0 else "2026-01" for i in range(n)],
+            "filter_me": [i % 2 for i in range(n)],
+        }
+    )
+    path = tmp_path / "hand_made.json"
+    path.write_text(json.dumps(SUITE), encoding="utf-8")
+    con = duckdb.connect()
+    con.execute("create table t as select * from frame")
+    whole = validate_frame(frame.filter(pl.col("filter_me") == 0), path)
+    parts, rows = validate_table(con, "t", "filter_me = ?", [0], path, max_rows=250)
+    assert rows == n // 2
+    assert parts == whole
+    # even rows only: nulls at 0, 794, 1588; SO0..SO98 again from row 1900 (SO0 is null
+    # at row 0); the null ids share line 1, so the compound key repeats three times
+    assert {o.expectation_type: (o.passed, o.unexpected_count) for o in parts} == {
+        "expect_column_values_to_not_be_null": (False, 3),
+        "expect_column_values_to_be_between": (False, 10),  # every 202nd row
+        "expect_column_values_to_be_in_set": (False, 5),  # every 466th row
+        "expect_column_values_to_be_unique": (False, 98),  # 49 ids twice
+        "expect_compound_columns_to_be_unique": (False, 3),
+        "expect_column_values_to_match_regex": (False, 3),  # 0, 998, 1996
+    }
+    assert [o.element_count for o in parts] == [n // 2] * 6
