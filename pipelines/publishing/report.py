@@ -53,8 +53,14 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def _frame(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: list) -> pl.DataFrame:
-    return con.execute(sql, params).pl() if _table_exists(con, table) else pl.DataFrame()
+def _frame(
+    con: duckdb.DuckDBPyConnection, table: str, sql: str, params: list, columns: str = ""
+) -> pl.DataFrame:
+    """The query's rows; no rows (with `columns`, comma-separated, as empty text columns) when
+    `table` does not exist yet, as after a first run that stopped at ingestion."""
+    if _table_exists(con, table):
+        return con.execute(sql, params).pl()
+    return pl.DataFrame(schema=dict.fromkeys(filter(None, columns.split(", ")), pl.String))
 
 
 def _charts(con: duckdb.DuckDBPyConnection, as_of: date, folder: Path) -> list[dict]:
@@ -182,13 +188,20 @@ def build_report(work_db: Path, warehouse: Path, run: RunFacts) -> Path:
     folder = report_folder(warehouse, run.as_of, run.run_id)
     folder.mkdir(parents=True, exist_ok=False)
     with duckdb.connect(str(work_db), read_only=True) as con:
+        columns = (
+            "check_source, table_name, check_name, column_name, severity, passed, "
+            "element_count, unexpected_count, observed_value"
+        )
         checks = _frame(
             con,
             "audit.data_quality_results",
-            "select check_source, table_name, check_name, column_name, severity, passed, "
-            "element_count, unexpected_count, observed_value from audit.data_quality_results "
-            "where run_id = ? order by passed, check_source, table_name, check_name, column_name",
+            f"select {columns} from audit.data_quality_results where run_id = ? "
+            "order by passed, check_source, table_name, check_name, column_name",
             [run.run_id],
+            columns,
+        )
+        columns = (
+            "extract, file_name, business_date, sha256, rows_in_file, accepted_rows, rejected_rows"
         )
         deliveries = _frame(
             con,
@@ -197,13 +210,16 @@ def build_report(work_db: Path, warehouse: Path, run: RunFacts) -> Path:
             "rows_in_file, accepted_rows, rejected_rows from raw.delivery_manifest "
             "where run_id = ? order by extract, business_date, file_name",
             [run.run_id],
+            columns,
         )
+        columns = "extract, file_name, line_number, column_name, reason"
         rejects = _frame(
             con,
             "raw.rejected_rows",
-            "select extract, file_name, line_number, column_name, reason from raw.rejected_rows "
-            "where run_id = ? order by file_name, line_number, column_name",
+            f"select {columns} from raw.rejected_rows where run_id = ? "
+            "order by file_name, line_number, column_name",
             [run.run_id],
+            columns,
         )
         charts = _charts(con, run.as_of, folder)
     checks.write_csv(folder / "checks.csv")

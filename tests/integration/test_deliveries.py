@@ -452,3 +452,27 @@ def test_history_keeps_the_newest_states(tmp_path: Path):
     removed = prune_history(warehouse, 2)
     assert [p.name for p in removed] == names[:3]
     assert sorted(p.name for p in (tmp_path / "history").iterdir()) == [*names[3:], "notes.txt"]
+
+
+def test_a_first_run_refusing_a_file_reports_it_and_publishes_nothing(tmp_path: Path):
+    """The very first run stops at ingestion (no check has run, no audit table exists yet):
+    the message names the file, the auditors' report is still written, nothing is published."""
+    root = tmp_path / "site"
+    generate(root / "landing", DemoSpec(customers=8, days=20, end_date=AS_OF, seed=3))
+    bad = root / "landing" / "sales" / f"sales_{AS_OF:%Y%m%d}.csv"
+    bad.write_text("order_id,order_id\nSO1,SO1\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        _environment(mp, root)
+        settings = apply_environment()
+        code, output = _run(AS_OF)
+    assert code == 1, output
+    assert f"sales/{bad.name}: column(s) order_id appear more than once" in output
+    assert "nothing was published" in output
+    assert not settings.warehouse_path.exists()
+    (report,) = (settings.warehouse_path.parent / "reports").glob("*/index.html")
+    assert f"Auditors' report of what was checked: {report}" in output
+    checks = (report.parent / "checks.csv").read_text(encoding="utf-8")
+    assert checks.splitlines() == [
+        "check_source,table_name,check_name,column_name,severity,passed,element_count,"
+        "unexpected_count,observed_value"
+    ]
