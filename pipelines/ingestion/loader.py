@@ -537,10 +537,12 @@ def _already_loaded_keys(
     keys = ", ".join(extract.key)
     con.register("incoming", frame.select(*extract.key, "_file_name", "_line_number").to_arrow())
     try:
+        # a plain join: DuckDB builds on the incoming keys and prunes the scan of the loaded
+        # rows by their range, so each group costs what it holds, not what is loaded
         return con.execute(
-            f"select incoming._file_name, incoming._line_number, loaded._file_name as earlier "
-            f"from incoming join (select distinct {keys}, _file_name from raw.{extract.name}) "
-            f"as loaded using ({keys})"
+            f"select distinct incoming._file_name, incoming._line_number, "
+            f"loaded._file_name as earlier "
+            f"from incoming join raw.{extract.name} as loaded using ({keys})"
         ).pl()
     finally:
         con.unregister("incoming")
