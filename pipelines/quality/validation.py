@@ -65,8 +65,13 @@ def _gx():
     """Import GX on first use: it takes seconds, and loading the Definitions should not."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations
+    from great_expectations.execution_engine import pandas_execution_engine
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # GX fingerprints every DataFrame under this size (an md5 over pandas' row hashes) as a
+    # batch marker, which nothing here reads; it was most of the time of validating millions
+    # of rows. tests/unit/test_validation.py fails if an upgrade renames the constant.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     return great_expectations
 
 
@@ -92,13 +97,19 @@ def suite_columns(path: Path) -> list[str]:
 
 
 def _to_pandas(frame: pl.DataFrame):
-    # Decimal columns become floats: range and null checks need numbers, not Decimal objects.
-    # Columns stay Arrow-backed (no Python object per string): a first load validates
+    # Numbers become NumPy columns (Decimal as float, integers with nulls as float with NaN):
+    # GX compares those vectorised, but calls Python per value on Arrow-backed numbers. The
+    # other columns stay Arrow-backed (no Python object per string): a first load validates
     # millions of rows, and every expectation of the suites gives the same result on them.
-    decimals = [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
-    return frame.with_columns(pl.col(decimals).cast(pl.Float64)).to_pandas(
-        use_pyarrow_extension_array=True
-    )
+    # (GX's vectorised path takes exactly int64 and float64)
+    floats = [c for c, t in frame.schema.items() if t.is_float() or isinstance(t, pl.Decimal)]
+    integers = [c for c, t in frame.schema.items() if t.is_integer()]
+    frame = frame.with_columns(pl.col(floats).cast(pl.Float64), pl.col(integers).cast(pl.Int64))
+    numbers = floats + integers
+    pandas = frame.drop(numbers).to_pandas(use_pyarrow_extension_array=True)
+    for column in numbers:
+        pandas[column] = frame[column].to_numpy()
+    return pandas[frame.columns]
 
 
 def validate_frame(frame: pl.DataFrame, suite_path: Path) -> list[CheckOutcome]:

@@ -154,3 +154,40 @@ def test_a_table_validated_in_parts_gives_the_whole_tables_outcome(tmp_path: Pat
         "expect_column_values_to_match_regex": (False, 3),  # 0, 998, 1996
     }
     assert [o.element_count for o in parts] == [n // 2] * 6
+
+
+def test_numbers_of_every_width_with_nulls_are_checked_like_any_other(tmp_path: Path):
+    """Integers and decimals reach GX as NumPy numbers (nulls as NaN): a null is missing,
+    not out of range, and values are compared exactly."""
+    frame = pl.DataFrame(
+        {
+            "line_no": pl.Series([1, None, 0, 3], dtype=pl.Int32),
+            "net_amount": pl.Series(["0.00", None, "-0.01", "2.50"]).cast(pl.Decimal(18, 2)),
+        }
+    )
+    between = "expect_column_values_to_be_between"
+    path = _suite_file(
+        tmp_path,
+        [
+            {"type": between, "kwargs": {"column": "line_no", "min_value": 1}},
+            {"type": between, "kwargs": {"column": "net_amount", "min_value": 0}},
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "line_no"}},
+        ],
+    )
+    outcomes = [(o.column_name, o.unexpected_count) for o in validate_frame(frame, path)]
+    assert sorted(outcomes) == [("line_no", 1), ("line_no", 1), ("net_amount", 1)]
+
+
+def test_the_batch_fingerprint_gx_skips_is_still_where_it_was():
+    """Validation turns off GX's fingerprint of each DataFrame through a module constant; if
+    an upgrade renames it, the fingerprint would silently cost most of the time again."""
+    import inspect
+
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    from pipelines.quality.validation import _gx
+
+    _gx()
+    source = inspect.getsource(pandas_execution_engine.PandasExecutionEngine)
+    assert "< HASH_THRESHOLD:" in source and "hash_pandas_dataframe(df)" in source
+    assert pandas_execution_engine.HASH_THRESHOLD == 0
