@@ -38,8 +38,6 @@ windowed as (
         order_date > {{ as_of_date() }} - 730
             and order_date <= {{ as_of_date() }} - 365 as in_prior_12m,
         order_date > {{ as_of_date() }} - 90 as in_90d,
-        min(case when is_purchase_day then order_date end) over (partition by customer_id)
-            as first_order_date,
     from days
 ),
 
@@ -66,7 +64,8 @@ per_customer as (
         coalesce(sum(net_sales) filter (where in_prior_12m), 0) as net_sales_prior_12m,
         coalesce(sum(gross_margin) filter (where in_prior_12m), 0) as gross_margin_prior_12m,
         coalesce(sum(net_sales) filter (where in_90d), 0) as net_sales_90d,
-        sum(net_sales) filter (where order_date = first_order_date) as first_order_day_net_sales,
+        -- one row per customer and day: the first purchase day's row
+        arg_min(net_sales, order_date) filter (where is_purchase_day) as first_order_day_net_sales,
         sum(net_sales) filter (where is_purchase_day) as purchase_days_net_sales_lifetime,
     from windowed
     group by customer_id
