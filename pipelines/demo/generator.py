@@ -10,12 +10,20 @@ bounced bills and extension requests.
 Master data is delivered as weekly full snapshots (every Monday and on the last day), channel
 inventory as month-end snapshots, sales/payments/complaints as daily deltas, prospects as
 monthly snapshots and targets once a year.
+
+Customers are generated in blocks: each block's sales lines and what follows from them
+(payments, complaints, channel stock, per-block sums for the targets) are appended to the
+daily and month-end files before the next block starts, so memory stays bounded at any size.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +171,13 @@ FESTIVALS = [
 
 MASTER_SNAPSHOT_WEEKDAY = 0  # Monday
 
+# Customers per block: about this many customer-days (a block of 5,000 customers over six
+# years is about 4 million sales lines), at most MAX_BLOCK_CUSTOMERS.
+BLOCK_CUSTOMER_DAYS = 11_000_000
+MAX_BLOCK_CUSTOMERS = 10_000
+
+CSV_OPTIONS = {"date_format": "%Y-%m-%d", "float_precision": 2, "null_value": ""}
+
 
 @dataclass(frozen=True)
 class DemoSpec:
@@ -304,23 +319,31 @@ def _season_weights(spec: DemoSpec) -> np.ndarray:
 
 
 def _generate_sales(
-    rng: np.random.Generator, spec: DemoSpec, customers: pl.DataFrame, products: pl.DataFrame
-) -> pl.DataFrame:
-    season = _season_weights(spec)
+    rng: np.random.Generator,
+    spec: DemoSpec,
+    customers: pl.DataFrame,
+    products: pl.DataFrame,
+    season: np.ndarray,
+    order_seq: int,
+) -> tuple[pl.DataFrame, int]:
+    """Order lines of a block of customers, sorted by day and order; order numbers go on from
+    `order_seq`. Also returns the last order number used."""
     day_weekday = np.array(
         [(spec.start_date + timedelta(days=i)).weekday() for i in range(spec.days)]
     )
     launch_day = np.array([(d - spec.start_date).days for d in products["launch_date"]])
     prod_cat = products["category"].to_numpy()
-    prod_tier = products["price_tier"].to_numpy()
+    tiers = list(PRICE_TIERS)
+    prod_tier = np.array([tiers.index(t) for t in products["price_tier"]], dtype=np.int64)
     list_price = products["list_price"].to_numpy()
     unit_cost = products["unit_cost"].to_numpy()
     cats = list(CATEGORIES)
-    tiers = list(PRICE_TIERS)
 
-    line_cust, line_day, line_order, line_prod, line_qty = [], [], [], [], []
-    order_seq = 0
-    for row in customers.filter(~pl.col("_prospect")).iter_rows(named=True):
+    # per line: the customer's row in the block, its day, order number, product and quantity
+    empty = np.zeros(0, dtype=np.int64)
+    line_cust, line_day, line_order, line_prod, line_qty = ([empty] for _ in range(5))
+    buyers = customers.with_row_index("_row").filter(~pl.col("_prospect"))
+    for row in buyers.iter_rows(named=True):
         t = row["customer_type"]
         first, last = row["_start_day"], min(row["_churn_day"], spec.days - 1)
         if first > last:
@@ -336,11 +359,7 @@ def _generate_sales(
         # Product preference: a dominant category and a price-tier mix (development class).
         fav = rng.choice(cats)
         tier_mix = rng.dirichlet([4, 3, 1] if t in ("end_customer", "retailer") else [2, 3, 2])
-        pw = (
-            np.where(prod_cat == fav, 4.0, 1.0)
-            * np.array([tier_mix[tiers.index(x)] for x in prod_tier])
-            + 1e-3
-        )
+        pw = np.where(prod_cat == fav, 4.0, 1.0) * tier_mix[prod_tier] + 1e-3
         n_lines = 1 + rng.poisson(TYPE_LINES[t] - 1, n_orders)
         days_per_line = np.repeat(days, n_lines)
         chosen = rng.choice(len(pw), size=len(days_per_line), p=pw / pw.sum())
@@ -348,23 +367,21 @@ def _generate_sales(
         keep = launch_day[chosen] <= days_per_line
         orders_of_line = np.repeat(np.arange(order_seq + 1, order_seq + n_orders + 1), n_lines)
         order_seq += n_orders
-        line_cust.append(np.full(keep.sum(), row["customer_id"]))
+        line_cust.append(np.full(keep.sum(), row["_row"]))
         line_day.append(days_per_line[keep])
         line_order.append(orders_of_line[keep])
         line_prod.append(chosen[keep])
         line_qty.append(1 + rng.poisson(2.0 * row["_scale"], keep.sum()))
 
+    cust = np.concatenate(line_cust).astype(np.int64)
     prod = np.concatenate(line_prod).astype(np.int64)
     qty = np.concatenate(line_qty).astype(np.int64)
-    line_cust = np.concatenate(line_cust)
     n = len(prod)
-    type_of = dict(zip(customers["customer_id"], customers["customer_type"], strict=True))
-    disc_of = {c: TYPE_PRICE_DISCOUNT[t] for c, t in type_of.items()}
-    cust_disc = pl.Series(line_cust).replace_strict(disc_of, return_dtype=pl.Float64).to_numpy()
+    disc = np.array([TYPE_PRICE_DISCOUNT[t] for t in customers["customer_type"]], dtype=float)
     # Returns: 1.5% of lines come back a few days later as a negative line of their own order.
     is_return = rng.random(n) < 0.015
     qty = np.where(is_return, -np.maximum(1, qty // 3), qty)
-    unit_price = np.round(list_price[prod] * (1 - cust_disc), 2)
+    unit_price = np.round(list_price[prod] * (1 - disc[cust]), 2)
     gross = np.round(qty * unit_price, 2)
     promo = (rng.random(n) < 0.09) & ~is_return
     discount = np.where(promo, np.round(gross * rng.uniform(0.04, 0.15, n), 2), 0.0)
@@ -376,26 +393,25 @@ def _generate_sales(
         {
             "_order_seq": np.concatenate(line_order).astype(np.int64),
             "_day": np.concatenate(line_day).astype(np.int64),
-            "customer_id": line_cust,
-            "product_id": products["product_id"].to_numpy()[prod],
+            "customer_id": customers["customer_id"].gather(cust),
+            "product_id": products["product_id"].gather(prod),
             "quantity": qty,
             "unit_price": unit_price,
             "discount_amount": discount,
             "net_amount": net,
             "cost_amount": cost,
+            "sales_rep_id": customers["sales_rep_id"].gather(cust),
             "promotion_id": pl.Series(promo_no).cast(pl.String).str.zfill(3),
             "_promo": promo,
         }
     ).with_columns(
         promotion_id=pl.when(pl.col("_promo")).then(pl.lit("PROMO") + pl.col("promotion_id"))
     )
-    reps = dict(zip(customers["customer_id"], customers["sales_rep_id"], strict=True))
-    return (
+    sales = (
         frame.unique(["_order_seq", "product_id"], keep="first", maintain_order=True)
         .with_columns(
             order_date=pl.lit(spec.start_date) + pl.duration(days=pl.col("_day")),
             line_no=pl.int_range(1, pl.len() + 1).over("_order_seq"),
-            sales_rep_id=pl.col("customer_id").replace_strict(reps),
         )
         .with_columns(
             order_id=pl.lit("SO")
@@ -416,169 +432,211 @@ def _generate_sales(
             "sales_rep_id",
             "promotion_id",
             "_day",
+            "_order_seq",
         )
+        .sort("_day", "_order_seq", "line_no")
+    )
+    return sales, order_seq
+
+
+# Payment documents of an order are keyed order position * DOC_SLOTS + slot, which orders them
+# the way they arise: invoice, extension, credit note, receipt, second receipt or reversal,
+# receipt after a reversal.
+DOC_SLOTS = 8
+DOC_PREFIX = {
+    "invoice": "INV",
+    "receipt": "RC",
+    "credit_note": "CN",
+    "reversal": "RV",
+    "extension": "EX",
+}
+PAYERS = ["punctual", "late", "chronic", "defaulter"]
+# Days paid after the due date (before it, for punctual payers), drawn from [low, high).
+PAYER_DELAY = {"punctual": (0, 6), "late": (3, 40), "chronic": (30, 150), "defaulter": (20, 90)}
+METHODS = ["bank_transfer", "bank_acceptance_bill", "commercial_bill", "cash", "check"]
+METHOD_P = [0.70, 0.12, 0.05, 0.08, 0.05]
+BOUNCING = ["bank_acceptance_bill", "commercial_bill", "check"]
+
+
+def _docs(
+    doc_type: str,
+    order: np.ndarray,
+    key: np.ndarray,
+    day: np.ndarray,
+    amount: np.ndarray,
+    due: np.ndarray | None = None,
+    method: np.ndarray | str | None = None,
+    ref: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """Payment documents of one kind; `ref` holds the keys of the documents referenced."""
+    frame = pl.DataFrame(
+        {"_key": key, "_order": order, "_day": day, "amount": amount},
+        schema={"_key": pl.Int64, "_order": pl.Int64, "_day": pl.Int64, "amount": pl.Float64},
+    )
+    return frame.with_columns(
+        doc_type=pl.lit(doc_type),
+        _due_day=pl.lit(None, pl.Int64) if due is None else pl.Series(due, dtype=pl.Int64),
+        method=pl.Series(method, dtype=pl.String)
+        if isinstance(method, np.ndarray)
+        else pl.lit(method, pl.String),
+        _ref=pl.lit(None, pl.Int64) if ref is None else pl.Series(ref, dtype=pl.Int64),
+    ).select("_key", "_order", "doc_type", "_day", "_due_day", "amount", "method", "_ref")
+
+
+def _lump_receipts(
+    rng: np.random.Generator,
+    customer: np.ndarray,
+    order: np.ndarray,
+    pay_day: np.ndarray,
+    amount: np.ndarray,
+    n_orders: int,
+) -> pl.DataFrame:
+    """Unreferenced receipts for invoices paid in a lump with others: what a customer has pending
+    is settled at random, at least a month after the first pending payment day; a last lump
+    covers what is still pending at the end."""
+    settle = rng.random(len(order)) < 0.35
+    pending: dict[str, tuple[float, int, int]] = {}  # customer: amount, first pay day, order
+    out_order, out_key, out_day, out_amount = [], [], [], []
+    for cust, o, day, a, s in zip(
+        customer.tolist(),
+        order.tolist(),
+        pay_day.tolist(),
+        amount.tolist(),
+        settle.tolist(),
+        strict=True,
+    ):
+        total, first, _ = pending.get(cust, (0.0, day, o))
+        total = round(total + a, 2)
+        if s or day - first >= 30:
+            pending.pop(cust, None)
+            out_order.append(o)
+            out_key.append(o * DOC_SLOTS + 3)
+            out_day.append(max(day, first))
+            out_amount.append(total)
+        else:
+            pending[cust] = (total, first, o)
+    for i, (total, first, o) in enumerate(pending.values()):
+        out_order.append(o)
+        out_key.append((n_orders + i) * DOC_SLOTS + 3)
+        out_day.append(first + 30)
+        out_amount.append(total)
+    return _docs(
+        "receipt",
+        np.array(out_order, dtype=np.int64),
+        np.array(out_key, dtype=np.int64),
+        np.array(out_day, dtype=np.int64),
+        np.array(out_amount, dtype=float),
+        method="bank_transfer",
     )
 
 
 def _generate_payments(
-    rng: np.random.Generator, spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFrame
+    rng: np.random.Generator,
+    spec: DemoSpec,
+    customers: pl.DataFrame,
+    sales: pl.DataFrame,
+    seq: dict[str, int],
 ) -> pl.DataFrame:
-    """Invoices per order, then receipts, credit notes, reversals and extensions."""
-    orders = (
-        sales.group_by("order_id", "customer_id", "_day")
-        .agg(pl.col("net_amount").sum().round(2).alias("amount"))
-        .sort("_day", "order_id")
-    )
-    cinfo = customers.select("customer_id", "payment_terms_days", "_payer", "_churn_day")
-    orders = orders.join(cinfo, on="customer_id").sort("_day", "order_id")
+    """Invoices per order, then receipts, credit notes, reversals and extensions, for a block
+    of customers. Document numbers go on from `seq` (last number per doc_type), which is
+    advanced."""
     end = spec.days - 1
-    docs: list[tuple] = []  # doc_id, doc_type, customer_id, day, due_day, amount, method, ref
-    seq = {"INV": 0, "RC": 0, "CN": 0, "RV": 0, "EX": 0}
-
-    def new_id(prefix: str) -> str:
-        seq[prefix] += 1
-        return f"{prefix}{seq[prefix]:08d}"
-
-    methods = ["bank_transfer", "bank_acceptance_bill", "commercial_bill", "cash", "check"]
-    method_p = [0.70, 0.12, 0.05, 0.08, 0.05]
-    pending_lump: dict[str, float] = {}
-    lump_day: dict[str, int] = {}
-    for o in orders.iter_rows(named=True):
-        day, amount, cust = o["_day"], o["amount"], o["customer_id"]
-        if amount <= 0:  # a return-only order becomes an unreferenced credit note
-            docs.append((new_id("CN"), "credit_note", cust, day, None, -amount, None, None))
-            continue
-        terms = o["payment_terms_days"]
-        due = day + terms
-        inv = new_id("INV")
-        docs.append((inv, "invoice", cust, day, due, amount, None, None))
-        payer = o["_payer"]
-        if payer == "punctual":
-            pay_day = due - int(rng.integers(0, 6)) if terms else day
-        elif payer == "late":
-            pay_day = due + int(rng.integers(3, 40))
-        elif payer == "chronic":
-            pay_day = due + int(rng.integers(30, 150))
-        else:  # defaulter: pays late, then stops paying in the last months
-            pay_day = due + int(rng.integers(20, 90)) if day < spec.days - 200 else end + 1
-        if payer in ("late", "chronic") and rng.random() < 0.06 and due <= end:
-            ext_day = max(day, due - int(rng.integers(0, 5)))
-            new_due = due + int(rng.choice([15, 30, 45]))
-            docs.append((new_id("EX"), "extension", cust, ext_day, new_due, 0.0, None, inv))
-            pay_day = max(pay_day, new_due - int(rng.integers(0, 10)))
-        if rng.random() < 0.01:  # rebate credit note against the invoice
-            docs.append(
-                (
-                    new_id("CN"),
-                    "credit_note",
-                    cust,
-                    day + int(rng.integers(5, 30)),
-                    None,
-                    round(amount * 0.02, 2),
-                    None,
-                    inv,
-                )
-            )
-        pay_day = max(pay_day, day)
-        r = rng.random()
-        if r < 0.05:  # partial payment in two receipts
-            first = round(amount * float(rng.uniform(0.3, 0.7)), 2)
-            docs.append(
-                (
-                    new_id("RC"),
-                    "receipt",
-                    cust,
-                    pay_day,
-                    None,
-                    first,
-                    rng.choice(methods, p=method_p),
-                    inv,
-                )
-            )
-            docs.append(
-                (
-                    new_id("RC"),
-                    "receipt",
-                    cust,
-                    pay_day + int(rng.integers(10, 40)),
-                    None,
-                    round(amount - first, 2),
-                    rng.choice(methods, p=method_p),
-                    inv,
-                )
-            )
-        elif r < 0.15:  # paid in a lump with other invoices, without a reference
-            pending_lump[cust] = round(pending_lump.get(cust, 0.0) + amount, 2)
-            first_pending = lump_day.setdefault(cust, pay_day)
-            # a lump settles what is pending, at least once a month
-            if rng.random() < 0.35 or pay_day - first_pending >= 30:
-                lump_day.pop(cust)
-                pay_day = max(pay_day, first_pending)
-                docs.append(
-                    (
-                        new_id("RC"),
-                        "receipt",
-                        cust,
-                        pay_day,
-                        None,
-                        pending_lump.pop(cust),
-                        "bank_transfer",
-                        None,
-                    )
-                )
-        else:
-            method = rng.choice(methods, p=method_p)
-            rc = new_id("RC")
-            docs.append((rc, "receipt", cust, pay_day, None, amount, method, inv))
-            if (
-                method in ("bank_acceptance_bill", "commercial_bill", "check")
-                and rng.random() < 0.03
-            ):
-                bounce = pay_day + int(rng.integers(5, 20))
-                docs.append((new_id("RV"), "reversal", cust, bounce, None, amount, method, rc))
-                docs.append(
-                    (
-                        new_id("RC"),
-                        "receipt",
-                        cust,
-                        bounce + int(rng.integers(7, 45)),
-                        None,
-                        amount,
-                        "bank_transfer",
-                        inv,
-                    )
-                )
-    for cust, amount in pending_lump.items():  # the last lump covers what is still pending
-        docs.append(
-            (
-                new_id("RC"),
-                "receipt",
-                cust,
-                lump_day[cust] + 30,
-                None,
-                amount,
-                "bank_transfer",
-                None,
-            )
-        )
-    frame = pl.DataFrame(
-        docs,
-        schema={
-            "doc_id": pl.String,
-            "doc_type": pl.String,
-            "customer_id": pl.String,
-            "_day": pl.Int64,
-            "_due_day": pl.Int64,
-            "amount": pl.Float64,
-            "method": pl.String,
-            "reference_doc_id": pl.String,
-        },
-        orient="row",
+    orders = (
+        sales.group_by("_order_seq", "customer_id", "_day")
+        .agg(pl.col("net_amount").sum().round(2).alias("amount"))
+        .join(customers.select("customer_id", "payment_terms_days", "_payer"), on="customer_id")
+        .sort("_day", "_order_seq")
     )
+    day = orders["_day"].to_numpy()
+    amount = orders["amount"].to_numpy()
+    credit = amount <= 0
+    o = np.flatnonzero(credit)  # a return-only order becomes an unreferenced credit note
+    parts = [_docs("credit_note", o, o * DOC_SLOTS + 2, day[o], 0.0 - amount[o])]
+
+    o = np.flatnonzero(~credit)  # every other order is invoiced
+    n = len(o)
+    d, a = day[o], amount[o]
+    terms = orders["payment_terms_days"].to_numpy()[o]
+    payer = (
+        orders["_payer"]
+        .replace_strict({p: i for i, p in enumerate(PAYERS)}, return_dtype=pl.Int64)
+        .to_numpy()[o]
+    )
+    due = d + terms
+    inv = o * DOC_SLOTS
+    parts.append(_docs("invoice", o, inv, d, a, due=due))
+    low = np.array([PAYER_DELAY[p][0] for p in PAYERS])[payer]
+    high = np.array([PAYER_DELAY[p][1] for p in PAYERS])[payer]
+    delay = rng.integers(low, high)
+    pay = np.where(payer == 0, np.where(terms > 0, due - delay, d), due + delay)
+    # defaulters pay late, then stop paying in the last months
+    pay = np.where((payer == 3) & (d >= spec.days - 200), end + 1, pay)
+    # late and chronic payers sometimes get an extension, and pay by its new due date
+    x = np.flatnonzero(np.isin(payer, [1, 2]) & (rng.random(n) < 0.06) & (due <= end))
+    ext_day = np.maximum(d[x], due[x] - rng.integers(0, 5, len(x)))
+    new_due = due[x] + rng.choice([15, 30, 45], len(x))
+    parts.append(
+        _docs("extension", o[x], inv[x] + 1, ext_day, np.zeros(len(x)), due=new_due, ref=inv[x])
+    )
+    pay[x] = np.maximum(pay[x], new_due - rng.integers(0, 10, len(x)))
+    # rebate credit note against the invoice
+    x = np.flatnonzero(rng.random(n) < 0.01)
+    rebate_day = d[x] + rng.integers(5, 30, len(x))
+    parts.append(
+        _docs("credit_note", o[x], inv[x] + 2, rebate_day, np.round(a[x] * 0.02, 2), ref=inv[x])
+    )
+    pay = np.maximum(pay, d)
+    r = rng.random(n)
+
+    x = np.flatnonzero(r < 0.05)  # partial payment in two receipts
+    first = np.round(a[x] * rng.uniform(0.3, 0.7, len(x)), 2)
+    method = rng.choice(METHODS, len(x), p=METHOD_P)
+    parts.append(_docs("receipt", o[x], inv[x] + 3, pay[x], first, method=method, ref=inv[x]))
+    later = pay[x] + rng.integers(10, 40, len(x))
+    method = rng.choice(METHODS, len(x), p=METHOD_P)
+    rest = np.round(a[x] - first, 2)
+    parts.append(_docs("receipt", o[x], inv[x] + 4, later, rest, method=method, ref=inv[x]))
+
+    x = np.flatnonzero((r >= 0.05) & (r < 0.15))  # paid in a lump, without a reference
+    cust = orders["customer_id"].to_numpy()[o[x]]
+    parts.append(_lump_receipts(rng, cust, o[x], pay[x], a[x], orders.height))
+
+    x = np.flatnonzero(r >= 0.15)  # paid in full
+    method = rng.choice(METHODS, len(x), p=METHOD_P)
+    parts.append(_docs("receipt", o[x], inv[x] + 3, pay[x], a[x], method=method, ref=inv[x]))
+    # some bills and cheques bounce: reversed, then paid again by transfer
+    bounced = np.isin(method, BOUNCING) & (rng.random(len(x)) < 0.03)
+    x, method = x[bounced], method[bounced]
+    bounce = pay[x] + rng.integers(5, 20, len(x))
+    parts.append(_docs("reversal", o[x], inv[x] + 4, bounce, a[x], method=method, ref=inv[x] + 3))
+    again = bounce + rng.integers(7, 45, len(x))
+    parts.append(
+        _docs("receipt", o[x], inv[x] + 5, again, a[x], method="bank_transfer", ref=inv[x])
+    )
+
+    # Number what is dated by the end, in the order it arose. A document is never dated before
+    # the one it references, so every reference is kept.
+    docs = (
+        pl.concat(parts)
+        .filter(pl.col("_day") <= end)
+        .sort("_key")
+        .with_columns(
+            doc_id=pl.col("doc_type").replace_strict(DOC_PREFIX)
+            + (
+                pl.int_range(1, pl.len() + 1).over("doc_type")
+                + pl.col("doc_type").replace_strict(seq, return_dtype=pl.Int64)
+            )
+            .cast(pl.String)
+            .str.zfill(8)
+        )
+    )
+    for doc_type, count in docs["doc_type"].value_counts().iter_rows():
+        seq[doc_type] += count
+    docs = docs.join(docs.select(_ref="_key", reference_doc_id="doc_id"), on="_ref", how="left")
     start = pl.lit(spec.start_date)
     return (
-        frame.filter(pl.col("_day") <= end)
-        .with_columns(
+        docs.with_columns(
+            customer_id=orders["customer_id"].gather(docs["_order"]),
             doc_date=start + pl.duration(days=pl.col("_day")),
             due_date=start + pl.duration(days=pl.col("_due_day")),
             amount=pl.col("amount").round(2),
@@ -596,17 +654,14 @@ def _generate_payments(
             "status",
             "_day",
         )
+        .sort("_day", "doc_id")
     )
 
 
-def _generate_inventory(
-    rng: np.random.Generator,
-    spec: DemoSpec,
-    customers: pl.DataFrame,
-    sales: pl.DataFrame,
-    products: pl.DataFrame,
+def _channel_inventory(
+    rng: np.random.Generator, spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFrame
 ) -> pl.DataFrame:
-    """Month-end channel stock for distributors and key accounts, plus the manufacturer's DC."""
+    """Month-end channel stock of the distributors and key accounts of a block of customers."""
     holders = customers.filter(pl.col("customer_type").is_in(["distributor", "key_account"]))
     monthly = (
         sales.filter(pl.col("customer_id").is_in(holders["customer_id"].implode()))
@@ -617,27 +672,29 @@ def _generate_inventory(
         .sort("month_end", "customer_id", "product_id")
     )
     cover = rng.uniform(0.2, 1.4, monthly.height)
-    channel = monthly.with_columns(
-        quantity_on_hand=(pl.col("sold") * pl.Series(cover)).round(0).cast(pl.Int64)
+    return monthly.select(
+        snapshot_date="month_end",
+        customer_id="customer_id",
+        product_id="product_id",
+        quantity_on_hand=(pl.col("sold") * pl.Series(cover)).round(0).cast(pl.Int64),
     )
-    month_ends = channel["month_end"].unique().sort()
-    dc = (
-        pl.DataFrame({"month_end": month_ends})
+
+
+def _dc_inventory(rng: np.random.Generator, spec: DemoSpec, products: pl.DataFrame) -> pl.DataFrame:
+    """The manufacturer's DC stock of every product at each month end of the window."""
+    days = pl.date_range(spec.start_date, spec.end_date, eager=True)
+    month_ends = days.dt.month_end().unique().sort()
+    month_ends = month_ends.filter(month_ends <= spec.end_date)
+    return (
+        pl.DataFrame({"snapshot_date": month_ends})
         .join(products.select("product_id"), how="cross")
-        .with_columns(
+        .select(
+            "snapshot_date",
             customer_id=pl.lit("DC"),
+            product_id="product_id",
             quantity_on_hand=pl.Series(rng.integers(200, 5000, month_ends.len() * products.height)),
         )
-    )
-    return (
-        pl.concat(
-            [
-                channel.select("month_end", "customer_id", "product_id", "quantity_on_hand"),
-                dc.select("month_end", "customer_id", "product_id", "quantity_on_hand"),
-            ]
-        )
-        .rename({"month_end": "snapshot_date"})
-        .sort("snapshot_date", "customer_id", "product_id")
+        .sort("snapshot_date", "product_id")
     )
 
 
@@ -681,55 +738,97 @@ def _generate_prospects(
 
 
 def _generate_complaints(
-    rng: np.random.Generator, spec: DemoSpec, sales: pl.DataFrame
+    rng: np.random.Generator, spec: DemoSpec, sales: pl.DataFrame, number: int
 ) -> pl.DataFrame:
-    orders = sales.select("order_id", "customer_id", "_day").unique("order_id").sort("order_id")
+    """Complaints about 0.4% of a block's orders, received a few days after the order and
+    numbered on from `number`."""
+    orders = (
+        sales.unique("_order_seq")
+        .select("customer_id", "_day", "_order_seq")
+        .sort("_day", "_order_seq")
+    )
     picked = orders.filter(pl.Series(rng.random(orders.height) < 0.004))
     n = picked.height
     resolve = rng.integers(1, 30, n)
     received = picked["_day"].to_numpy() + rng.integers(1, 10, n)
     resolved_day = np.where(rng.random(n) < 0.9, received + resolve, -1)
-    start = spec.start_date
-    return pl.DataFrame(
-        {
-            "complaint_id": [f"CP{i:07d}" for i in range(1, n + 1)],
-            "customer_id": picked["customer_id"],
-            "_day": received,
-            "received_date": [start + timedelta(days=int(d)) for d in received],
-            "type": rng.choice(
-                ["product_quality", "late_delivery", "spec_mismatch", "packaging", "service"],
-                n,
-                p=[0.3, 0.3, 0.15, 0.15, 0.1],
+    start = pl.lit(spec.start_date)
+    return (
+        pl.DataFrame(
+            {
+                "customer_id": picked["customer_id"],
+                "_day": received,
+                "type": rng.choice(
+                    ["product_quality", "late_delivery", "spec_mismatch", "packaging", "service"],
+                    n,
+                    p=[0.3, 0.3, 0.15, 0.15, 0.1],
+                ),
+                "severity": rng.choice([1, 2, 3], n, p=[0.6, 0.3, 0.1]),
+                "_resolved_day": resolved_day,
+                "_score": rng.integers(1, 6, n),
+                "_scored": (resolved_day >= 0) & (rng.random(n) < 0.8),
+            }
+        )
+        .filter(pl.col("_day") < spec.days)
+        .select(
+            complaint_id=pl.lit("CP")
+            + (pl.int_range(1, pl.len() + 1) + number).cast(pl.String).str.zfill(7),
+            customer_id="customer_id",
+            _day="_day",
+            received_date=start + pl.duration(days=pl.col("_day")),
+            type="type",
+            severity="severity",
+            resolved_date=pl.when(pl.col("_resolved_day").is_between(0, spec.days - 1)).then(
+                start + pl.duration(days=pl.col("_resolved_day"))
             ),
-            "severity": rng.choice([1, 2, 3], n, p=[0.6, 0.3, 0.1]),
-            "resolved_date": [
-                start + timedelta(days=int(d)) if 0 <= d < spec.days else None for d in resolved_day
-            ],
-            "satisfaction_score": [
-                int(s) if r >= 0 and rng.random() < 0.8 else None
-                for s, r in zip(rng.integers(1, 6, n), resolved_day, strict=True)
-            ],
-        }
-    ).filter(pl.col("_day") < spec.days)
+            satisfaction_score=pl.when(pl.col("_scored")).then(pl.col("_score")),
+        )
+        .sort("_day", "complaint_id")
+    )
 
 
-def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFrame) -> dict:
-    """One targets file per calendar year: region × month, the top customers × month and
-    every product × month, set 5-10% above the trailing year's sales."""
-    files = {}
-    history = sales.with_columns(period=pl.col("order_date").dt.strftime("%Y-%m"))
-    regions = customers.select("customer_id", "region")
+def _target_windows(spec: DemoSpec) -> list[tuple[date, int, int, float]]:
+    """Per targets file (one per calendar year): its delivery date, the days [since, until) of
+    the trailing year's sales it is set on, and the factor that annualises them."""
+    windows = []
     for year in range(spec.start_date.year, spec.end_date.year + 1):
         delivered = max(date(year, 1, 1), spec.start_date)
         # the trailing year's sales, annualised when the history is shorter
         since = max(delivered - timedelta(days=365), spec.start_date)
         until = delivered if (delivered - since).days >= 60 else since + timedelta(days=90)
-        base = history.filter(pl.col("order_date") >= since, pl.col("order_date") < until)
         annual = 365 / max((until - since).days, 1)
-        months = pl.DataFrame({"period": [f"{year}-{m:02d}" for m in range(1, 13)]})
+        first, stop = ((d - spec.start_date).days for d in (since, until))
+        windows.append((delivered, first, stop, annual))
+    return windows
+
+
+def _window_sales(
+    sales: pl.DataFrame, customers: pl.DataFrame, windows: list
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A block's net sales in each target window, by customer (with its region) and by
+    product."""
+    by_customer, by_product = [], []
+    for w, (_, first, stop, _) in enumerate(windows):
+        base = sales.filter(pl.col("_day") >= first, pl.col("_day") < stop)
+        net = pl.col("net_amount").sum()
+        by_customer.append(base.group_by("customer_id").agg(net).with_columns(_window=w))
+        by_product.append(base.group_by("product_id").agg(net).with_columns(_window=w))
+    regions = customers.select("customer_id", "region")
+    return pl.concat(by_customer).join(regions, on="customer_id"), pl.concat(by_product)
+
+
+def _generate_targets(
+    spec: DemoSpec, windows: list, by_customer: pl.DataFrame, by_product: pl.DataFrame
+) -> dict:
+    """One targets file per calendar year: region × month, the top customers × month and
+    every product × month, set 5-10% above the trailing year's sales."""
+    files = {}
+    for w, (delivered, _, _, annual) in enumerate(windows):
+        customers = by_customer.filter(pl.col("_window") == w)
+        products = by_product.filter(pl.col("_window") == w)
+        months = pl.DataFrame({"period": [f"{delivered.year}-{m:02d}" for m in range(1, 13)]})
         by_region = (
-            base.join(regions, on="customer_id")
-            .group_by("region")
+            customers.group_by("region")
             .agg(
                 ((pl.col("net_amount").sum() * annual / 12 * 1.1 / 1000).round(0) * 1000).alias(
                     "target_net_sales"
@@ -738,8 +837,8 @@ def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFra
             .join(months, how="cross")
             .with_columns(customer_id=pl.lit(None, pl.String), product_id=pl.lit(None, pl.String))
         )
-        by_product = (
-            base.group_by("product_id")
+        per_product = (
+            products.group_by("product_id")
             .agg(
                 ((pl.col("net_amount").sum() * annual / 12 * 1.05 / 100).round(0) * 100).alias(
                     "target_net_sales"
@@ -750,11 +849,9 @@ def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFra
             .with_columns(customer_id=pl.lit(None, pl.String), region=pl.lit(None, pl.String))
         )
         top = (
-            base.group_by("customer_id")
-            .agg(
-                ((pl.col("net_amount").sum() * annual / 12 * 1.08 / 100).round(0) * 100).alias(
-                    "target_net_sales"
-                )
+            customers.select(
+                "customer_id",
+                target_net_sales=(pl.col("net_amount") * annual / 12 * 1.08 / 100).round(0) * 100,
             )
             .sort(["target_net_sales", "customer_id"], descending=[True, False])
             .head(max(5, spec.customers // 20))
@@ -762,67 +859,129 @@ def _generate_targets(spec: DemoSpec, customers: pl.DataFrame, sales: pl.DataFra
             .with_columns(region=pl.lit(None, pl.String), product_id=pl.lit(None, pl.String))
         )
         cols = ["period", "customer_id", "region", "product_id", "target_net_sales"]
-        parts = [by_region.select(cols), top.select(cols), by_product.select(cols)]
+        parts = [by_region.select(cols), top.select(cols), per_product.select(cols)]
         files[delivered] = pl.concat(parts).sort(cols[:4], nulls_last=True)
     return files
 
 
-def _write(frame: pl.DataFrame, path: Path, encoding: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = frame.write_csv(date_format="%Y-%m-%d", float_precision=2, null_value="")
-    path.write_bytes(text.encode(encoding))
+class _CsvSink:
+    """CSV files under `out` in the spec's encoding. A file's first write in a run creates it
+    with its header; later writes append rows, so files can be filled block by block."""
+
+    def __init__(self, out: Path, encoding: str) -> None:
+        self.out = out
+        self.encoding = encoding
+        self.utf8 = codecs.lookup(encoding).name == "utf-8"
+        self.created: set[Path] = set()
+
+    def write(self, frame: pl.DataFrame, path: str) -> None:
+        """Write all rows of `frame` to one file (a header only when it has none)."""
+        if frame.height:
+            self.write_parts(frame, np.zeros(frame.height, dtype=np.int64), lambda _: path)
+        else:
+            self._put(path, frame.write_csv(**CSV_OPTIONS), b"")
+
+    def write_parts(
+        self, frame: pl.DataFrame, keys: np.ndarray, path_of: Callable[[int], str]
+    ) -> None:
+        """Write the rows of `frame` to one file per run of equal `keys` (sorted), at
+        `path_of(key)`: the CSV text is made once and cut at line ends."""
+        header = frame.head(0).write_csv(**CSV_OPTIONS)
+        body = io.BytesIO()
+        frame.write_csv(body, include_header=False, **CSV_OPTIONS)
+        data = body.getbuffer()
+        line_ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
+        assert len(line_ends) == frame.height, "a CSV field holds a line break"
+        starts = np.flatnonzero(np.diff(keys, prepend=keys[:1] - 1) != 0)
+        offsets = np.concatenate([[0], line_ends])
+        for first, stop in pairwise([*starts.tolist(), frame.height]):
+            self._put(path_of(keys[first]), header, data[offsets[first] : offsets[stop]])
+
+    def _put(self, name: str, header: str, rows: memoryview | bytes) -> None:
+        path = self.out / name
+        new = path not in self.created
+        head = header.encode("utf-8")
+        if not self.utf8:  # one encoder for header and rows: a byte-order mark comes only once
+            encoder = codecs.getincrementalencoder(self.encoding)()
+            head = encoder.encode(header)
+            rows = encoder.encode(bytes(rows).decode("utf-8"))
+        if new:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.created.add(path)
+        with path.open("wb" if new else "ab") as f:
+            if new:
+                f.write(head)
+            f.write(rows)
 
 
 def _write_daily(
-    frame: pl.DataFrame,
-    out: Path,
-    extract: str,
-    spec: DemoSpec,
-    columns: list[str],
-    day_col: str = "_day",
+    sink: _CsvSink, frame: pl.DataFrame, extract: str, spec: DemoSpec, day_col: str = "_day"
 ) -> int:
-    written = 0
-    for (day,), part in (
-        frame.sort(day_col).partition_by(day_col, as_dict=True, maintain_order=True).items()
-    ):
-        stamp = (spec.start_date + timedelta(days=int(day))).strftime("%Y%m%d")
-        _write(part.select(columns), out / extract / f"{extract}_{stamp}.csv", spec.encoding)
-        written += 1
-    return written
+    """Append a frame to the extract's daily files (one per `day_col`); returns its rows."""
+    if not frame[day_col].is_sorted():
+        frame = frame.sort(day_col, maintain_order=True)
+    columns = [c for c in frame.columns if not c.startswith("_")]
+    sink.write_parts(
+        frame.select(columns),
+        frame[day_col].to_numpy(),
+        lambda day: f"{extract}/{extract}_{spec.start_date + timedelta(days=int(day)):%Y%m%d}.csv",
+    )
+    return frame.height
+
+
+def _write_inventory(sink: _CsvSink, frame: pl.DataFrame) -> int:
+    """Append month-end stock (sorted by snapshot date) to the inventory snapshot files."""
+    snapshots = frame["snapshot_date"].dt.epoch("d").to_numpy()
+    sink.write_parts(
+        frame,
+        snapshots,
+        lambda day: f"inventory/inventory_{date(1970, 1, 1) + timedelta(days=int(day)):%Y%m%d}.csv",
+    )
+    return frame.height
+
+
+def _block_size(spec: DemoSpec) -> int:
+    """Customers per block: about BLOCK_CUSTOMER_DAYS customer-days, at most
+    MAX_BLOCK_CUSTOMERS customers."""
+    return max(1, min(MAX_BLOCK_CUSTOMERS, BLOCK_CUSTOMER_DAYS // spec.days))
 
 
 def generate(out: Path, spec: DemoSpec) -> dict[str, int]:
-    """Write a full demo extract set under `out`; returns rows written per extract."""
+    """Write a full demo extract set under `out`; returns rows written per extract.
+
+    Master data is generated first; then customers are processed in blocks, each block's sales,
+    payments, complaints and channel stock appended to the daily and month-end files, so memory
+    stays bounded whatever the size. Targets are set at the end from per-block sums."""
     rng = np.random.default_rng(spec.seed)
     products = _generate_products(rng, spec)
     customers = _generate_customers(rng, spec)
-    sales = _generate_sales(rng, spec, customers, products)
-    payments = _generate_payments(rng, spec, customers, sales)
-    inventory = _generate_inventory(rng, spec, customers, sales, products)
     prospects = _generate_prospects(rng, spec, customers)
-    complaints = _generate_complaints(rng, spec, sales)
-    targets = _generate_targets(spec, customers, sales)
+    season = _season_weights(spec)
+    windows = _target_windows(spec)
 
-    out = Path(out)
-    counts = {
-        "sales": sales.height,
-        "payments": payments.height,
-        "inventory": inventory.height,
-        "complaints": complaints.height,
-    }
-    _write_daily(sales, out, "sales", spec, [c for c in sales.columns if not c.startswith("_")])
-    _write_daily(
-        payments, out, "payments", spec, [c for c in payments.columns if not c.startswith("_")]
-    )
-    _write_daily(
-        complaints,
-        out,
-        "complaints",
-        spec,
-        [c for c in complaints.columns if not c.startswith("_")],
-    )
-    for (snap,), part in inventory.partition_by("snapshot_date", as_dict=True).items():
-        _write(part, out / "inventory" / f"inventory_{snap:%Y%m%d}.csv", spec.encoding)
+    sink = _CsvSink(Path(out), spec.encoding)
+    counts = dict.fromkeys(["sales", "payments", "inventory", "complaints"], 0)
+    order_seq, complaint_no = 0, 0
+    doc_seq = dict.fromkeys(DOC_PREFIX, 0)
+    by_customer, by_product = [], []
+    block = _block_size(spec)
+    for first in range(0, customers.height, block):
+        part = customers.slice(first, block)
+        sales, order_seq = _generate_sales(rng, spec, part, products, season, order_seq)
+        payments = _generate_payments(rng, spec, part, sales, doc_seq)
+        complaints = _generate_complaints(rng, spec, sales, complaint_no)
+        complaint_no += complaints.height
+        inventory = _channel_inventory(rng, spec, part, sales)
+        sums = _window_sales(sales, part, windows)
+        by_customer.append(sums[0])
+        by_product.append(sums[1])
+        counts["sales"] += _write_daily(sink, sales, "sales", spec)
+        counts["payments"] += _write_daily(sink, payments, "payments", spec)
+        counts["complaints"] += _write_daily(sink, complaints, "complaints", spec)
+        counts["inventory"] += _write_inventory(sink, inventory)
+        del sales, payments, complaints, inventory
+    # the DC sorts after every customer id, so appending it keeps snapshots sorted
+    counts["inventory"] += _write_inventory(sink, _dc_inventory(rng, spec, products))
 
     # Weekly master snapshots (and on the last day): customers known by then, with status.
     snapshot_days = [
@@ -843,13 +1002,9 @@ def generate(out: Path, spec: DemoSpec) -> dict[str, int]:
             .otherwise(pl.lit("active"))
         )
         cols = customer_cols[:3] + ["status"] + customer_cols[3:]
-        _write(
-            snap.select(cols),
-            out / "customers" / f"customers_{snap_date:%Y%m%d}.csv",
-            spec.encoding,
-        )
+        sink.write(snap.select(cols), f"customers/customers_{snap_date:%Y%m%d}.csv")
         prods = products.filter(pl.col("launch_date") <= snap_date)
-        _write(prods, out / "products" / f"products_{snap_date:%Y%m%d}.csv", spec.encoding)
+        sink.write(prods, f"products/products_{snap_date:%Y%m%d}.csv")
     counts["customers"] = cust.height
     counts["products"] = products.height
 
@@ -865,14 +1020,14 @@ def generate(out: Path, spec: DemoSpec) -> dict[str, int]:
         snap = prospects.with_columns(
             last_contact_date=pl.lit(snap_date) - pl.duration(days=pl.col("_contact_gap"))
         )
-        _write(
+        sink.write(
             snap.select(prospect_cols[:7] + ["last_contact_date"] + prospect_cols[7:]),
-            out / "prospects" / f"prospects_{snap_date:%Y%m%d}.csv",
-            spec.encoding,
+            f"prospects/prospects_{snap_date:%Y%m%d}.csv",
         )
     counts["prospects"] = prospects.height
 
+    targets = _generate_targets(spec, windows, pl.concat(by_customer), pl.concat(by_product))
     for delivered, frame in targets.items():
-        _write(frame, out / "targets" / f"targets_{delivered:%Y%m%d}.csv", spec.encoding)
+        sink.write(frame, f"targets/targets_{delivered:%Y%m%d}.csv")
     counts["targets"] = sum(f.height for f in targets.values())
     return counts

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.demo import generator
 from pipelines.demo.generator import DemoSpec, generate
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.loader import ingest
@@ -84,3 +85,53 @@ def test_gb18030_files_are_what_chinese_erps_export(tmp_path: Path):
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     assert "有限公司" in raw.decode("gb18030")
+
+
+def test_customer_blocks_append_to_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Customers are generated in blocks that append to the same daily and month-end files:
+    one header per file, ids unique across blocks, every reference resolved."""
+    monkeypatch.setattr(generator, "MAX_BLOCK_CUSTOMERS", 50)
+    counts = generate(tmp_path, DemoSpec(customers=300, days=200, end_date=END, seed=9))
+    for name, extract in EXTRACTS.items():
+        header = ",".join(extract.column_names)
+        for f in (tmp_path / name).glob("*.csv"):
+            lines = f.read_text(encoding="utf-8").splitlines()
+            assert lines[0] == header and lines.count(header) == 1, f
+    con = duckdb.connect()
+    for name in ("sales", "payments", "complaints", "inventory"):
+        con.execute(
+            f"create table {name} as select * from read_csv('{tmp_path}/{name}/*.csv', "
+            "all_varchar = true, filename = true)"
+        )
+        assert con.execute(f"select count(*) from {name}").fetchone()[0] == counts[name]
+    one = con.execute("""
+        select count(*) = count(distinct (order_id, line_no)),
+               count(distinct order_id) = count(distinct (order_id, customer_id, order_date))
+        from sales
+    """).fetchone()
+    assert one == (True, True)
+    assert con.execute("select count(*) = count(distinct doc_id) from payments").fetchone()[0]
+    assert con.execute("select count(*) = count(distinct complaint_id) from complaints").fetchone()[
+        0
+    ]
+    unresolved = con.execute("""
+        select count(*) from payments p
+        left join payments r
+          on r.doc_id = p.reference_doc_id and r.customer_id = p.customer_id
+         and r.doc_date <= p.doc_date
+        where p.reference_doc_id is not null and r.doc_id is null
+    """).fetchone()[0]
+    assert unresolved == 0
+    # channel stock of several blocks in one snapshot, sorted, and the DC once per product
+    per_snapshot = con.execute("""
+        select count(distinct customer_id) filter (where customer_id <> 'DC'),
+               count(*) filter (where customer_id = 'DC'),
+               count(*) = count(distinct (customer_id, product_id))
+        from inventory group by filename
+    """).fetchall()
+    products = len((sorted((tmp_path / "products").glob("*.csv"))[-1]).read_text().splitlines()[1:])
+    assert max(c for c, _, _ in per_snapshot) > 50
+    assert set(per_snapshot) == {(c, products, True) for c, _, _ in per_snapshot}
+    for f in (tmp_path / "inventory").glob("*.csv"):
+        keys = [line.split(",")[1:3] for line in f.read_text().splitlines()[1:]]
+        assert keys == sorted(keys), f

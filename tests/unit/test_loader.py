@@ -391,7 +391,7 @@ def test_loading_a_file_at_a_time_gives_what_loading_all_at_once_gives(tmp_path:
     from pipelines.ingestion.loader import IngestOptions
 
     landing = tmp_path / "landing"
-    generate(landing, DemoSpec(customers=12, days=40, end_date=date(2026, 3, 31), seed=5))
+    generate(landing, DemoSpec(customers=20, days=40, end_date=date(2026, 3, 31), seed=5))
     whole, grouped = duckdb.connect(), duckdb.connect()
     ingest(whole, landing, date(2026, 3, 31), "run-1")
     ingest(grouped, landing, date(2026, 3, 31), "run-1", IngestOptions(chunk_rows=1))
