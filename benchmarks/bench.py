@@ -27,6 +27,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from pipelines.settings import duckdb_memory_limit  # noqa: E402
 BIN = Path(sys.executable).parent
 # customers x days -> about 1M / 10M / 100M order lines
 SIZES = {"S": (3_000, 730), "M": (30_000, 730), "L": (100_000, 2_190)}
@@ -179,6 +181,7 @@ def bench(size: str, base: Path) -> dict:
         "floor_csv_read_s": round(read_s, 1),
         "floor_sql_s": round(sql_s, 1),
         "floor_sql_peak_mib": round(sql_mem),
+        "duckdb_memory_limit": duckdb_memory_limit(),
         "measured_on": datetime.now().strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
