@@ -535,17 +535,14 @@ def _already_loaded_keys(
     """Rows of a delta extract whose key is already in its raw table (and the file it came
     from); the caller has deleted the rows of the files it replaces."""
     keys = ", ".join(extract.key)
-    con.register("incoming", frame.select(*extract.key, "_file_name", "_line_number").to_arrow())
-    try:
-        # a plain join: DuckDB builds on the incoming keys and prunes the scan of the loaded
-        # rows by their range, so each group costs what it holds, not what is loaded
-        return con.execute(
-            f"select distinct incoming._file_name, incoming._line_number, "
-            f"loaded._file_name as earlier "
-            f"from incoming join raw.{extract.name} as loaded using ({keys})"
-        ).pl()
-    finally:
-        con.unregister("incoming")
+    incoming = frame.select(*extract.key, "_file_name", "_line_number")  # noqa: F841 (read by DuckDB)
+    # a plain join: DuckDB builds on the incoming keys and prunes the scan of the loaded rows
+    # by their range, so each group costs what it holds, not what is loaded
+    return con.execute(
+        f"select distinct incoming._file_name, incoming._line_number, "
+        f"loaded._file_name as earlier "
+        f"from incoming join raw.{extract.name} as loaded using ({keys})"
+    ).pl()
 
 
 def ingest(
@@ -704,18 +701,16 @@ def _append(
     casts = ", ".join(f"cast({c.name} as {DUCKDB_TYPES[c.type]})" for c in extract.columns)
     keys = list(KEYED_PII.get(extract.name, {}).values())
     names_in_order = ", ".join([*extract.column_names, *META_COLUMNS, *keys])
-    con.register("batch", accepted.with_columns(_run_id=pl.lit(run_id)).to_arrow())
-    con.register("rejected", problems.with_columns(run_id=pl.lit(run_id)).to_arrow())
-    try:
-        con.execute(
-            f"insert into raw.{extract.name} ({names_in_order}) select {casts}, _file_name, "
-            f"_line_number, _business_date, _file_sha256, _run_id{''.join(', ' + k for k in keys)} "
-            "from batch"
-        )
-        con.execute("insert into raw.rejected_rows by name select * from rejected")
-    finally:
-        con.unregister("batch")
-        con.unregister("rejected")
+    # DuckDB reads the local frames by name (a replacement scan): a view registered on the
+    # connection would keep every group's rows in memory until the run's transaction ends
+    batch = accepted.with_columns(_run_id=pl.lit(run_id))  # noqa: F841
+    rejected = problems.with_columns(run_id=pl.lit(run_id))  # noqa: F841
+    con.execute(
+        f"insert into raw.{extract.name} ({names_in_order}) select {casts}, _file_name, "
+        f"_line_number, _business_date, _file_sha256, _run_id{''.join(', ' + k for k in keys)} "
+        "from batch"
+    )
+    con.execute("insert into raw.rejected_rows by name select * from rejected")
 
 
 def _record_manifest(
@@ -724,15 +719,11 @@ def _record_manifest(
     """Mark earlier versions of the loaded files superseded and record the new ones."""
     if not report.files:
         return
-    manifest = pl.DataFrame(report.files).with_columns(
+    manifest = pl.DataFrame(report.files).with_columns(  # noqa: F841 (read by DuckDB)
         run_id=pl.lit(run_id), loaded_at=pl.lit(loaded_at), is_current=pl.lit(True)
     )
-    con.register("manifest", manifest.to_arrow())
-    try:
-        con.execute(
-            "update raw.delivery_manifest set is_current = false where file_name in "
-            "(select file_name from manifest)"
-        )
-        con.execute("insert into raw.delivery_manifest by name select * from manifest")
-    finally:
-        con.unregister("manifest")
+    con.execute(
+        "update raw.delivery_manifest set is_current = false where file_name in "
+        "(select file_name from manifest)"
+    )
+    con.execute("insert into raw.delivery_manifest by name select * from manifest")

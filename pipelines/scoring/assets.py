@@ -9,7 +9,13 @@ import polars as pl
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 from pipelines.scoring.composition import customer_composition
-from pipelines.scoring.credit import company_view, flag_changes, flag_customers, watch_list
+from pipelines.scoring.credit import (
+    SINCE_COLUMNS,
+    company_view,
+    flag_changes,
+    flag_customers,
+    watch_list,
+)
 from pipelines.scoring.customer_value import score_customers
 from pipelines.scoring.history import tier_migrations
 from pipelines.scoring.prospects import grade_prospects
@@ -145,10 +151,12 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
         ar = _read_as_of(con, "marts.customer_ar", as_of)
         behaviour = _read_as_of(con, "marts.customer_payment_behaviour", as_of)
         previous_date, previous = _previous(con, "scoring.credit_flags", as_of)
+        # each customer's latest earlier row: what flagged_since and action_since go on from
         history = (
             con.execute(
-                "select customer_id, as_of_date, is_flagged, recommended_action "
-                "from scoring.credit_flags where as_of_date < ?::date",
+                f"select {', '.join(SINCE_COLUMNS)} from scoring.credit_flags "
+                "where as_of_date < ?::date "
+                "qualify row_number() over (partition by customer_id order by as_of_date desc) = 1",
                 [as_of],
             ).pl()
             if not previous.is_empty()

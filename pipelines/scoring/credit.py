@@ -138,50 +138,52 @@ def recommended_action() -> pl.Expr:
     return level.fill_null(0).replace_strict(dict(enumerate(ACTIONS)), return_dtype=pl.String)
 
 
+# What a date's flags carry forward to the next: each customer's latest earlier row.
+SINCE_COLUMNS = {
+    "customer_id": pl.String,
+    "as_of_date": pl.Date,
+    "is_flagged": pl.Boolean,
+    "recommended_action": pl.String,
+    "flagged_since": pl.Date,
+    "action_since": pl.Date,
+}
+
+
 def _since(history: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     """flagged_since: first as-of date of the customer's current unbroken run of flagged
     dates; action_since: first date of its current unbroken run of the same recommended
-    action. `history` holds the customer_id, as_of_date, is_flagged and recommended_action
-    of the earlier as-of dates computed (dates missing for a customer do not break a run)."""
-    columns = {
-        "customer_id": pl.String,
-        "as_of_date": pl.Date,
-        "is_flagged": pl.Boolean,
-        "recommended_action": pl.String,
-    }
-    earlier = (
-        history.select(list(columns)).cast(columns)
+    action. Carried forward from each customer's latest row in `history` (earlier as-of
+    dates, SINCE_COLUMNS): a run goes on while the state is the same as on that row and
+    starts on this date otherwise; a date missing for a customer does not break a run. Only
+    the latest row per customer matters, however many dates came before."""
+    latest = (
+        history.select(list(SINCE_COLUMNS)).cast(SINCE_COLUMNS)
         if not history.is_empty()
-        else pl.DataFrame(schema=columns)
+        else pl.DataFrame(schema=SINCE_COLUMNS)
     )
-    runs = (
-        pl.concat([earlier, frame.select(list(columns)).cast(columns)])
-        .sort("customer_id", "as_of_date")
-        .with_columns(
-            # a run starts where the state differs from the date before
-            flag_run=(pl.col("is_flagged") != pl.col("is_flagged").shift(1))
-            .fill_null(True)
-            .cum_sum()
-            .over("customer_id"),
-            action_run=(pl.col("recommended_action") != pl.col("recommended_action").shift(1))
-            .fill_null(True)
-            .cum_sum()
-            .over("customer_id"),
-        )
-        .with_columns(
-            flagged_since=pl.col("as_of_date").min().over("customer_id", "flag_run"),
-            action_since=pl.col("as_of_date").min().over("customer_id", "action_run"),
-        )
-    )
-    current = runs.join(frame.select("customer_id", "as_of_date"), on=["customer_id", "as_of_date"])
-    return frame.join(
-        current.select(
+    latest = (
+        latest.sort("as_of_date")
+        .group_by("customer_id")
+        .last()
+        .select(
             "customer_id",
-            pl.when(pl.col("is_flagged")).then(pl.col("flagged_since")).alias("flagged_since"),
-            "action_since",
-        ),
-        on="customer_id",
-        how="left",
+            *[pl.col(c).alias(f"_before_{c}") for c in list(SINCE_COLUMNS)[1:]],
+        )
+    )
+    before = {c: pl.col(f"_before_{c}") for c in SINCE_COLUMNS}
+    return (
+        frame.join(latest, on="customer_id", how="left")
+        .with_columns(
+            flagged_since=pl.when(pl.col("is_flagged")).then(
+                pl.when(before["is_flagged"])
+                .then(pl.coalesce(before["flagged_since"], before["as_of_date"]))
+                .otherwise(pl.col("as_of_date"))
+            ),
+            action_since=pl.when(before["recommended_action"] == pl.col("recommended_action"))
+            .then(pl.coalesce(before["action_since"], before["as_of_date"]))
+            .otherwise(pl.col("as_of_date")),
+        )
+        .drop([f"_before_{c}" for c in list(SINCE_COLUMNS)[1:]])
     )
 
 
@@ -195,8 +197,8 @@ def flag_customers(
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """credit_flags rows for one as-of date: AR position, payment behaviour, limit,
-    utilisation, flags and action, and since when (from `history`, the credit flags of the
-    earlier as-of dates computed: customer_id, as_of_date, is_flagged, recommended_action)."""
+    utilisation, flags and action, and since when (from `history`: credit flags of earlier
+    as-of dates, at least each customer's latest, with the SINCE_COLUMNS)."""
     frame = (
         facts.select(
             "customer_id",
