@@ -6,12 +6,16 @@
    idempotent, so a watermark that lags (a failed build, a day emptied by a correction)
    only costs time. #}
 
-{% macro watermark() -%}
+{% macro watermark(column='changes_through') -%}
     {%- if execute and is_incremental() -%}
-        {%- set result = run_query(
-            "select cast(max(changes_through) as varchar) from " ~ this
-        ) -%}
-        {{ return(result.columns[0].values()[0]) }}
+        {#- a table built before the column existed has no watermark: rebuild it all -#}
+        {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if column in names -%}
+            {%- set result = run_query(
+                "select cast(max(" ~ column ~ ") as varchar) from " ~ this
+            ) -%}
+            {{ return(result.columns[0].values()[0]) }}
+        {%- endif -%}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}

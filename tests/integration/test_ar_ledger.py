@@ -34,6 +34,16 @@ def build_ledger(tmp_path: Path, docs: list[tuple], as_of: str) -> duckdb.DuckDB
     work_db = tmp_path / "work.duckdb"
     con = duckdb.connect(str(work_db))
     ensure_schema(con)
+    _insert(con, docs)
+    con.close()
+    dbt_build(work_db, tmp_path, LEDGER_SELECTION, as_of)
+    return duckdb.connect(str(work_db), read_only=True)
+
+
+LEDGER_SELECTION = ["+customer_ar", "+customer_payment_behaviour"]
+
+
+def _insert(con: duckdb.DuckDBPyConnection, docs: list[tuple]) -> None:
     for doc in docs:  # a document is posted unless an eighth field says otherwise
         doc_id, doc_type, customer, doc_date, due_date, amount, reference, status = (
             *doc,
@@ -45,9 +55,6 @@ def build_ledger(tmp_path: Path, docs: list[tuple], as_of: str) -> duckdb.DuckDB
             "values (?, ?, ?, ?, ?, ?, ?, ?, 'payments/test.csv', 2, ?)",
             [doc_id, doc_type, customer, doc_date, due_date, amount, reference, status, doc_date],
         )
-    con.close()
-    dbt_build(work_db, tmp_path, ["+customer_ar", "+customer_payment_behaviour"], as_of)
-    return duckdb.connect(str(work_db), read_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -466,3 +473,108 @@ def test_each_application_is_a_positive_part_of_a_credit(ledger, cases):
         """).fetchone()[0]
             == 0
         )
+
+
+# The ledger is incremental per customer (macros/ar_ledger.sql): each run settles again only
+# the customers whose documents on or before the as-of date changed.
+LEDGER_TABLES = {
+    "intermediate.int_ar_invoices": "invoice_id",
+    "intermediate.int_ar_credits": "doc_id",
+    "intermediate.int_ar_credit_applications": "credit_id, invoice_id, application_type",
+    "intermediate.int_ar_items": "item_id",
+}
+
+
+def _ledger(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, list[tuple]]:
+    """Every row of the ledger tables (without the watermark) and of the AR marts for `as_of`."""
+    rows = {}
+    for table, key in LEDGER_TABLES.items():
+        columns = [
+            c
+            for (c,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema || '.' || table_name = ? and column_name <> 'ledger_through' "
+                "order by ordinal_position",
+                [table],
+            ).fetchall()
+        ]
+        rows[table] = con.execute(
+            f"select {', '.join(columns)} from {table} order by {key}"
+        ).fetchall()
+    for mart in ("marts.customer_ar", "marts.customer_payment_behaviour"):
+        rows[mart] = con.execute(
+            f"select * from {mart} where as_of_date = ? order by customer_id", [as_of]
+        ).fetchall()
+    return rows
+
+
+def _positions_on(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, dict[str, Decimal]]:
+    rows = con.execute(
+        f"select customer_id, {', '.join(FIELDS)} from marts.customer_ar "
+        "where as_of_date = ? order by 1",
+        [as_of],
+    ).fetchall()
+    return {r[0]: {n: to_cents(v) for n, v in zip(FIELDS, r[1:], strict=True)} for r in rows}
+
+
+def test_the_incremental_ledger_settles_only_changed_customers_and_equals_a_full_build(
+    tmp_path: Path,
+):
+    docs = list(CASES)
+    work_db = tmp_path / "work.duckdb"
+    with duckdb.connect(str(work_db)) as con:
+        ensure_schema(con)
+        _insert(con, docs)
+
+    def build(as_of: str) -> None:
+        dbt_build(work_db, tmp_path, LEDGER_SELECTION, as_of)
+        with duckdb.connect(str(work_db), read_only=True) as con:
+            assert _positions_on(con, as_of) == _reference(docs, as_of), as_of
+
+    def rebuilt() -> set[str]:
+        with duckdb.connect(str(work_db), read_only=True) as con:
+            return {
+                c
+                for (c,) in con.execute(
+                    "select customer_id from intermediate.int_ar_ledger_customers "
+                    "where ledger_built_at = (select max(ledger_built_at) "
+                    "from intermediate.int_ar_ledger_customers)"
+                ).fetchall()
+            }
+
+    build(BACKDATED)  # the first build settles everyone
+    build(AS_OF)  # every customer with a document in between is settled again
+    assert rebuilt() == {
+        doc[2] for doc in docs if BACKDATED < doc[3] <= AS_OF and (*doc, "posted")[7] == "posted"
+    }
+    # a correction, a cancellation and a new document
+    with duckdb.connect(str(work_db)) as con:
+        con.execute("update raw.payments set amount = 260.50 where doc_id = 'PART-R2'")
+        con.execute("update raw.payments set status = 'cancelled' where doc_id = 'CANC-I1'")
+        new = ("OVER-I2", "invoice", "OVER", "2026-04-12", "2026-05-12", "50.00", None)
+        _insert(con, [new])
+    docs[docs.index(CASES[2])] = (*CASES[2][:5], "260.50", CASES[2][6])
+    canc = next(d for d in docs if d[0] == "CANC-I1")
+    docs[docs.index(canc)] = (*canc, "cancelled")
+    docs.append(new)
+    build(AS_OF)
+    assert rebuilt() == {"PART", "CANC", "OVER"}
+    with duckdb.connect(str(work_db), read_only=True) as con:
+        # the other customers' rows were left as they were
+        for table in LEDGER_TABLES:
+            assert con.execute(
+                f"select count(*) from {table} where customer_id not in ('PART', 'CANC', 'OVER') "
+                f"and ledger_through = (select max(ledger_through) from {table})"
+            ).fetchone() == (0,), table
+    build(BACKDATED)  # later documents vanish again, and with them CANC's last one
+    assert "CANC" not in _positions_on(duckdb.connect(str(work_db), read_only=True), BACKDATED)
+
+    full_db = tmp_path / "full.duckdb"
+    full_db.write_bytes(work_db.read_bytes())
+    dbt_build(full_db, tmp_path, LEDGER_SELECTION, BACKDATED, full_refresh=True)
+    with (
+        duckdb.connect(str(work_db), read_only=True) as incremental,
+        duckdb.connect(str(full_db), read_only=True) as full,
+    ):
+        assert _ledger(incremental, BACKDATED) == _ledger(full, BACKDATED)
+        assert _ledger(incremental, BACKDATED)["intermediate.int_ar_invoices"]

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_ledger_customers() }}",
+) }}
 -- How each receipt and credit note settles invoices as of the run's date (SPEC F21), one row
 -- per credit x invoice it settles, with the amount applied:
 -- * directed: a credit that references an invoice of its customer settles it up to what the
@@ -8,12 +14,15 @@
 --   (doc_date, doc_id): the pool and the open invoices are laid end to end as intervals and
 --   each overlap is one application. Per invoice the total equals the F21 ledger's; what no
 --   invoice takes is unapplied credit.
+-- Incremental per customer (macros/ar_ledger.sql).
 with invoices as (
     select * from {{ ref('int_ar_invoices') }}
+    where {{ ledger_rows_to_build() }}
 ),
 
 credits as (
     select * from {{ ref('int_ar_credits') }}
+    where {{ ledger_rows_to_build() }}
 ),
 
 directed_credits as (
@@ -133,6 +142,7 @@ select
     invoices.due_date,
     applications.application_type,
     applications.applied_amount,
+    {{ ledger_through() }} as ledger_through,
 from applications
 inner join credits on credits.doc_id = applications.credit_id
 inner join invoices on invoices.invoice_id = applications.invoice_id

@@ -1,10 +1,16 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_ledger_customers() }}",
+) }}
 -- Receipts and credit notes as of the run's date (SPEC F21) with what is left of each after
 -- reversals: a reversal cancels (part of) the receipt it references, because the bounced
 -- money never arrived. `reversed_amount` beyond the receipt's amount is owed again (an item
--- of its own in int_ar_items_aged).
+-- of its own in int_ar_items_aged). Incremental per customer (macros/ar_ledger.sql).
 with documents as (
     select * from {{ ref('stg_erp__payments') }}
-    where doc_date <= {{ as_of_date() }}
+    where doc_date <= {{ as_of_date() }} and {{ ledger_customers_to_build() }}
 ),
 
 credits as (
@@ -32,5 +38,6 @@ select
     coalesce(reversed.reversed_amount, 0) as reversed_amount,
     reversed.last_reversal_date,
     greatest(credits.amount - coalesce(reversed.reversed_amount, 0), 0) as effective_amount,
+    {{ ledger_through() }} as ledger_through,
 from credits
 left join reversed using (doc_id)

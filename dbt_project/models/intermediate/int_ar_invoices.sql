@@ -1,10 +1,18 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_ledger_customers() }}",
+) }}
 -- Invoices as of the run's date (SPEC F21) with the due date in force: the latest extension
 -- (by doc_date, then doc_id) of the same customer dated on or before the as-of date sets it;
 -- an extension naming another customer's invoice moves nothing. Documents dated after the
 -- as-of date do not exist yet.
+-- Incremental per customer: a run settles again only the customers whose documents changed
+-- (macros/ar_ledger.sql).
 with documents as (
     select * from {{ ref('stg_erp__payments') }}
-    where doc_date <= {{ as_of_date() }}
+    where doc_date <= {{ as_of_date() }} and {{ ledger_customers_to_build() }}
 ),
 
 latest_extensions as (
@@ -24,6 +32,7 @@ invoices as (
         documents.due_date as original_due_date,
         coalesce(latest_extensions.extended_due_date, documents.due_date) as due_date,
         documents.amount,
+        {{ ledger_through() }} as ledger_through,
     from documents
     left join latest_extensions
         on latest_extensions.invoice_id = documents.doc_id

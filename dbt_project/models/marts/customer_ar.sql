@@ -3,7 +3,9 @@
 -- ar_balance = sum of the buckets - unapplied_credit = invoices + reversals - receipts -
 -- credit notes. DSO = ar_balance / (net sales of the last 90 days / 90).
 with items as (
+    -- settled items add nothing to any figure below
     select * from {{ ref('int_ar_items_aged') }}
+    where open_amount <> 0
 ),
 
 facts as (

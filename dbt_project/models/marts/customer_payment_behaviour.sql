@@ -11,32 +11,37 @@
 -- minus quarter 2 (rising = worse). Extensions and bounced payments (reversals) count by
 -- their own dates.
 with invoices as (
+    -- only invoices due in the 12 months up to the as-of date are counted (lateness)
     select * from {{ ref('int_ar_invoices') }}
+    where due_date <= {{ as_of_date() }} and due_date > {{ as_of_date() }} - 365
 ),
 
 paid_portions as (
+    -- the portions observed in the 12 months (days late), or of an invoice due in them
+    -- (lateness); the application carries its invoice's date and due date in force
     select
-        invoices.customer_id,
-        invoices.invoice_id,
-        invoices.due_date,
-        greatest(applications.credit_date, invoices.doc_date) as observed_date,
-        applications.applied_amount as amount,
+        customer_id,
+        invoice_id,
+        due_date,
+        greatest(credit_date, invoice_date) as observed_date,
+        applied_amount as amount,
         false as is_open,
-    from invoices
-    inner join {{ ref('int_ar_credit_applications') }} as applications using (invoice_id)
+    from {{ ref('int_ar_credit_applications') }}
+    where credit_date > {{ as_of_date() }} - 365
+        or invoice_date > {{ as_of_date() }} - 365
+        or due_date > {{ as_of_date() }} - 365
 ),
 
 open_portions as (
     select
-        invoices.customer_id,
-        invoices.invoice_id,
-        invoices.due_date,
+        customer_id,
+        item_id as invoice_id,
+        due_date,
         {{ as_of_date() }} as observed_date,
-        items.open_amount as amount,
+        open_amount as amount,
         true as is_open,
-    from invoices
-    inner join {{ ref('int_ar_items_aged') }} as items on items.item_id = invoices.invoice_id
-    where items.open_amount > 0 and invoices.due_date < {{ as_of_date() }}
+    from {{ ref('int_ar_items_aged') }}
+    where item_type = 'invoice' and open_amount > 0 and due_date < {{ as_of_date() }}
 ),
 
 portions as (
