@@ -97,7 +97,8 @@ def generate(out: Path, customers: int, days: int, end_date, seed: int, encoding
     "--full-refresh",
     is_flag=True,
     help="Rebuild the compact sales facts from every order line instead of only the days "
-    "loaded since the last run (earlier as-of dates are kept).",
+    "loaded since the last run, and settle every customer's AR ledger again (earlier as-of "
+    "dates are kept).",
 )
 def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool) -> None:
     """Ingest every new or changed file dated on or before the as-of date, then compute,

@@ -58,7 +58,8 @@ def run_pipeline(
     settings: Settings, as_of: date, log_level: str = "INFO", full_refresh: bool = False
 ) -> RunOutcome:
     """Execute the daily job for `as_of` in process, recorded in the persistent instance;
-    `full_refresh` rebuilds the compact sales facts from every order line."""
+    `full_refresh` rebuilds the compact sales facts from every order line and the AR ledger
+    of every customer."""
     from pipelines.definitions import DAILY_JOB, defs
     from pipelines.publishing.assets import PUBLISHED_WAREHOUSE
 

@@ -176,7 +176,8 @@ class DbtBuildConfig(dg.Config):
 
     full_refresh: bool = False
     """Rebuild the compact sales facts from every order line instead of only the days
-    loaded since the last build. Per-as-of-date marts keep their earlier dates."""
+    loaded since the last build, and settle every customer's AR ledger again instead of
+    only those whose documents changed. Per-as-of-date marts keep their earlier dates."""
 
 
 @dbt_assets(
@@ -193,7 +194,7 @@ def crm_dbt_models(
 ):
     """Build and test every dbt model for the partition's as-of date; tables report the
     rows of that date as `dagster/row_count`. The compact sales facts are incremental by
-    day unless `full_refresh` is set."""
+    day, and the AR ledger by customer, unless `full_refresh` is set."""
     as_of = context.partition_key
     settings = crm.config()
     dbt_vars = {
