@@ -36,3 +36,7 @@ final as (
 )
 
 select * from final
+{%- if days is none %}
+-- stored in date order, so readers of a window skip the other days by zone maps
+order by order_date
+{%- endif %}

@@ -4,14 +4,19 @@
 -- days before that. Orders, order days, active months and first/last order dates count
 -- purchases (lines with a positive quantity): a day with only returns is not a purchase
 -- (F7 recency and frequency, F8 purchase days); amounts count every line, returns included.
--- Reads the compact customer-day facts (int_sales_customer_daily), not the order lines.
+-- Reads compact facts, not the order lines: lifetime figures from the customer-month facts
+-- (int_sales_customer_months_to_date), the 24-month windows from the customer-day facts.
 with customers as (
     select * from {{ ref('int_customers_in_force') }}
 ),
 
+months as (
+    select * from {{ ref('int_sales_customer_months_to_date') }}
+),
+
 days as (
     select * from {{ ref('int_sales_customer_daily') }}
-    where order_date <= {{ as_of_date() }}
+    where order_date > {{ as_of_date() }} - 730 and order_date <= {{ as_of_date() }}
 ),
 
 mix as (
@@ -41,20 +46,30 @@ windowed as (
     from days
 ),
 
-per_customer as (
+lifetime as (
     select
         customer_id,
-        min(order_date) filter (where is_purchase_day) as first_order_date,
-        max(order_date) filter (where is_purchase_day) as last_order_date,
+        min(first_purchase_date) as first_order_date,
+        max(last_purchase_date) as last_order_date,
         coalesce(sum(purchase_orders), 0)::bigint as order_count_lifetime,
-        count(*) filter (where is_purchase_day) as order_days_lifetime,
+        sum(purchase_days) as order_days_lifetime,
         sum(net_sales) as net_sales_lifetime,
         sum(gross_margin) as gross_margin_lifetime,
+        bool_and(has_cost) as has_cost_lifetime,
+        -- the first purchase month's first purchase day
+        arg_min(first_purchase_day_net_sales, first_purchase_date) as first_order_day_net_sales,
+        sum(purchase_days_net_sales) as purchase_days_net_sales_lifetime,
+    from months
+    group by customer_id
+),
+
+recent as (
+    select
+        customer_id,
         coalesce(sum(net_sales) filter (where in_12m), 0) as net_sales_12m,
         coalesce(sum(gross_margin) filter (where in_12m), 0) as gross_margin_12m,
         coalesce(sum(cost_amount) filter (where in_12m), 0) as cost_12m,
         bool_and(has_cost) filter (where in_12m) as has_cost_12m,
-        bool_and(has_cost) as has_cost_lifetime,
         coalesce(sum(purchase_orders) filter (where in_12m), 0)::bigint as order_count_12m,
         count(*) filter (where in_12m and is_purchase_day) as order_days_12m,
         count(distinct date_trunc('month', order_date)) filter (where in_12m and is_purchase_day)
@@ -64,11 +79,12 @@ per_customer as (
         coalesce(sum(net_sales) filter (where in_prior_12m), 0) as net_sales_prior_12m,
         coalesce(sum(gross_margin) filter (where in_prior_12m), 0) as gross_margin_prior_12m,
         coalesce(sum(net_sales) filter (where in_90d), 0) as net_sales_90d,
-        -- one row per customer and day: the first purchase day's row
-        arg_min(net_sales, order_date) filter (where is_purchase_day) as first_order_day_net_sales,
-        sum(net_sales) filter (where is_purchase_day) as purchase_days_net_sales_lifetime,
     from windowed
     group by customer_id
+),
+
+per_customer as (
+    select * from lifetime left join recent using (customer_id)
 ),
 
 universe as (

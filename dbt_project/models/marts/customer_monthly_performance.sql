@@ -2,17 +2,11 @@
 -- Transaction performance per customer and month up to the as-of date (SPEC F2): net sales,
 -- gross margin, orders, the customer's share of the company's sales that month, and the
 -- achievement against the customer's target where one exists (latest delivered target for
--- the month). Rebuilt whole on every run; sum the months for a year.
+-- the month). Rebuilt whole on every run from the compact customer-month facts; sum the
+-- months for a year.
 with sales as (
-    select
-        customer_id,
-        date_trunc('month', order_date)::date as month,
-        sum(net_sales) as net_sales,
-        sum(gross_margin) as gross_margin,
-        sum(orders)::bigint as order_count,
-    from {{ ref('int_sales_customer_daily') }}
-    where order_date <= {{ as_of_date() }}
-    group by all
+    select customer_id, month, net_sales, gross_margin, orders::bigint as order_count,
+    from {{ ref('int_sales_customer_months_to_date') }}
 ),
 
 targets as (

@@ -3,9 +3,7 @@
 -- bought again this month; customers lost (bought last month, not this one) and new (first
 -- purchase ever this month). Months up to the as-of date's month.
 with active as (
-    select distinct customer_id, date_trunc('month', order_date)::date as month
-    from {{ ref('int_sales_customer_daily') }}
-    where order_date <= {{ as_of_date() }}
+    select customer_id, month from {{ ref('int_sales_customer_months_to_date') }}
 ),
 
 flagged as (
