@@ -21,6 +21,7 @@ from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.sensors import LANDING_SENSOR
 from pipelines.publishing.publish import PER_AS_OF_TABLES, WHOLE_TABLES, prune_history
 from pipelines.settings import PROJECT_ROOT, apply_environment
+from tests.support.dbt import dbt_test
 
 pytestmark = pytest.mark.slow
 
@@ -274,6 +275,31 @@ def test_a_full_refresh_publishes_what_the_day_by_day_runs_published(site):
     # the as-of history survives a full refresh
     assert _query(settings, "select count(*) from reporting.customer_facts where as_of_date = ?",
                   [AS_OF]) == [(len(_customers(root)),)]  # fmt: skip
+
+
+def test_a_repeated_key_in_the_days_a_build_wrote_fails_its_test(site, tmp_path: Path):
+    """The compact facts' uniqueness tests read only the periods their latest build wrote;
+    a key repeated there (a missed delete) fails them, named."""
+    root, settings = site
+    work_db = tmp_path / "work.duckdb"
+    shutil.copy(settings.work_db, work_db)
+    selection = ["int_sales_customer_daily", "int_sales_customer_monthly"]
+    passed = dbt_test(work_db, tmp_path, selection, NEXT.isoformat())
+    assert passed.returncode == 0, passed.stdout
+
+    with duckdb.connect(str(work_db)) as work:
+        for table in selection:
+            work.execute(
+                f"insert into intermediate.{table} select * from intermediate.{table} "
+                f"where changes_through = (select max(changes_through) from intermediate.{table}) "
+                "limit 1"
+            )
+    failed = dbt_test(work_db, tmp_path, selection, NEXT.isoformat())
+    assert failed.returncode != 0
+    for key in ("customer_id__order_date", "customer_id__month"):
+        assert [line for line in failed.stdout.splitlines() if "FAIL 1" in line and key in line], (
+            failed.stdout
+        )
 
 
 def _chinese_headers(landing: Path) -> None:

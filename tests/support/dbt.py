@@ -16,10 +16,31 @@ def dbt_build(
     """`dbt build --select <selection>` for `as_of` on `work_db` (with `--full-refresh` when
     asked); every model and test of the selection must pass. Artefacts and logs go under
     `scratch`."""
-    subprocess.run(
+    _dbt("build", work_db, scratch, selection, as_of, full_refresh=full_refresh, check=True)
+
+
+def dbt_test(
+    work_db: Path, scratch: Path, selection: list[str], as_of: str
+) -> subprocess.CompletedProcess:
+    """`dbt test --select <selection>` for `as_of` on `work_db`; the finished process, its
+    output captured, whether the tests passed or not."""
+    return _dbt("test", work_db, scratch, selection, as_of, check=False)
+
+
+def _dbt(
+    command: str,
+    work_db: Path,
+    scratch: Path,
+    selection: list[str],
+    as_of: str,
+    *,
+    check: bool,
+    full_refresh: bool = False,
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [
             dbt_executable(),
-            "build",
+            command,
             "--select",
             *selection,
             "--vars",
@@ -28,10 +49,12 @@ def dbt_build(
             str(scratch / "target"),
             "--log-path",
             str(scratch / "logs"),
-            "--quiet",
+            *(["--quiet"] if check else []),
             *(["--full-refresh"] if full_refresh else []),
         ],
         cwd=DBT_PROJECT_DIR,
         env={**os.environ, "CRM_WORK_DB": str(work_db)},
-        check=True,
+        check=check,
+        capture_output=not check,
+        text=True,
     )
