@@ -58,3 +58,10 @@ qualify row_number() over (
     {%- set stock = months_of(changed_days(['inventory'])) -%}
     {{ return((months_of(changed_days(['sales'])) + stock + shifted_months(stock, 1)) | unique | sort) }}
 {%- endmacro %}
+
+{# Channel turnover of a product and month from its customers' rows (F16): sales and average
+   inventory of the customers that held stock. Use with `group by product_id, month`. #}
+{% macro channel_turnover_per_product() -%}
+        sum(sales_quantity) filter (where average_inventory > 0) as channel_sales_quantity,
+        sum(average_inventory) filter (where average_inventory > 0) as channel_average_inventory,
+{%- endmacro %}

@@ -15,13 +15,18 @@ with sales as (
 ),
 
 turnover as (
+    -- whole months from the product rollup, the as-of month from its customers' rows
+    select product_id, month, channel_sales_quantity, channel_average_inventory,
+    from {{ ref('int_channel_turnover_product_monthly') }}
+    where month < date_trunc('month', {{ as_of_date() }})::date
+    union all
     select
         product_id,
         month,
-        sum(sales_quantity) filter (where average_inventory > 0) as channel_sales_quantity,
-        sum(average_inventory) filter (where average_inventory > 0) as channel_average_inventory,
+        {{ channel_turnover_per_product() }}
     from {{ ref('int_channel_turnover_monthly') }}
-    group by all
+    where month = date_trunc('month', {{ as_of_date() }})::date
+    group by product_id, month
 ),
 
 targets as (
