@@ -277,29 +277,34 @@ def test_a_full_refresh_publishes_what_the_day_by_day_runs_published(site):
                   [AS_OF]) == [(len(_customers(root)),)]  # fmt: skip
 
 
-def test_a_repeated_key_in_the_days_a_build_wrote_fails_its_test(site, tmp_path: Path):
-    """The compact facts' uniqueness tests read only the periods their latest build wrote;
-    a key repeated there (a missed delete) fails them, named."""
+def test_a_repeated_key_in_what_a_build_wrote_fails_its_test(site, tmp_path: Path):
+    """The uniqueness tests of the incremental models read only the days, months or keys
+    their latest build wrote; a key repeated there (a missed delete) fails them, named."""
     root, settings = site
     work_db = tmp_path / "work.duckdb"
     shutil.copy(settings.work_db, work_db)
-    selection = ["int_sales_customer_daily", "int_sales_customer_monthly"]
-    passed = dbt_test(work_db, tmp_path, selection, NEXT.isoformat())
+    watermarks = {
+        "int_sales_customer_daily": "changes_through",
+        "int_sales_customer_monthly": "changes_through",
+        "int_ar_invoices": "ledger_through",
+    }
+    passed = dbt_test(work_db, tmp_path, list(watermarks), NEXT.isoformat())
     assert passed.returncode == 0, passed.stdout
 
     with duckdb.connect(str(work_db)) as work:
-        for table in selection:
+        for table, watermark in watermarks.items():
             work.execute(
                 f"insert into intermediate.{table} select * from intermediate.{table} "
-                f"where changes_through = (select max(changes_through) from intermediate.{table}) "
-                "limit 1"
+                f"where {watermark} = (select max({watermark}) from intermediate.{table}) limit 1"
             )
-    failed = dbt_test(work_db, tmp_path, selection, NEXT.isoformat())
+    failed = dbt_test(work_db, tmp_path, list(watermarks), NEXT.isoformat())
     assert failed.returncode != 0
-    for key in ("customer_id__order_date", "customer_id__month"):
-        assert [line for line in failed.stdout.splitlines() if "FAIL 1" in line and key in line], (
-            failed.stdout
-        )
+    for table in watermarks:
+        assert [
+            line
+            for line in failed.stdout.splitlines()
+            if "FAIL 1" in line and f"unique_in_latest_build_{table}_" in line
+        ], failed.stdout
 
 
 def _chinese_headers(landing: Path) -> None:
