@@ -93,15 +93,16 @@
 {%- endmacro %}
 
 {# The watermark of a model built from another compact model (`parent`) rather than from
-   the lines: the latest load of `extracts` only when the parent has seen the latest sales
-   load, else the parent's own watermark. A child built while its parent lags (a subset run)
-   thus rebuilds the same dates again once the parent has caught up. #}
-{% macro changes_through_after(parent, extracts=['sales']) -%}
-    (select case when parent_seen >= sales_loaded then latest_loaded else parent_seen end
+   the lines: the latest load of `extracts` only when the parent has seen the latest load of
+   the extracts it is built from (`parent_extracts`), else the parent's own watermark. A
+   child built while its parent lags (a subset run) thus rebuilds the same dates again once
+   the parent has caught up. #}
+{% macro changes_through_after(parent, extracts=['sales'], parent_extracts=['sales']) -%}
+    (select case when parent_seen >= parent_loaded then latest_loaded else parent_seen end
      from (
         select
             (select max(changes_through) from {{ parent }}) as parent_seen,
-            {{ changes_through(['sales']) }} as sales_loaded,
+            {{ changes_through(parent_extracts) }} as parent_loaded,
             {{ changes_through(extracts) }} as latest_loaded
      ))
 {%- endmacro %}

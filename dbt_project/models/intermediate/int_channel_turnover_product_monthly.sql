@@ -20,7 +20,9 @@ select
     product_id,
     month,
     {{ channel_turnover_per_product() }}
-    {{ changes_through_after(ref('int_channel_turnover_whole_months'), ['sales', 'inventory']) }}
+    {{ changes_through_after(
+        ref('int_channel_turnover_whole_months'), ['sales', 'inventory'], ['sales', 'inventory']
+    ) }}
         as changes_through,
 from customer_months
 group by product_id, month

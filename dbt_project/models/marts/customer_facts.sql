@@ -52,7 +52,7 @@ lifetime as (
         min(first_purchase_date) as first_order_date,
         max(last_purchase_date) as last_order_date,
         coalesce(sum(purchase_orders), 0)::bigint as order_count_lifetime,
-        sum(purchase_days) as order_days_lifetime,
+        sum(purchase_days)::bigint as order_days_lifetime,
         sum(net_sales) as net_sales_lifetime,
         sum(gross_margin) as gross_margin_lifetime,
         bool_and(has_cost) as has_cost_lifetime,
