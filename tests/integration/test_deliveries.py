@@ -277,34 +277,70 @@ def test_a_full_refresh_publishes_what_the_day_by_day_runs_published(site):
                   [AS_OF]) == [(len(_customers(root)),)]  # fmt: skip
 
 
-def test_a_repeated_key_in_what_a_build_wrote_fails_its_test(site, tmp_path: Path):
+def test_a_repeated_key_in_what_a_build_wrote_fails_its_test_until_it_is_gone(site, tmp_path: Path):
     """The uniqueness tests of the incremental models read only the days, months or keys
-    their latest build wrote; a key repeated there (a missed delete) fails them, named."""
+    written since they last passed; a key repeated there (a missed delete) fails them, named,
+    and goes on failing them whatever later builds write, until it is gone."""
     root, settings = site
     work_db = tmp_path / "work.duckdb"
     shutil.copy(settings.work_db, work_db)
-    watermarks = {
-        "int_sales_customer_daily": "changes_through",
-        "int_sales_customer_monthly": "changes_through",
-        "int_ar_invoices": "ledger_through",
+    # table: (watermark, scope)
+    tables = {
+        "int_sales_customer_daily": ("changes_through", "order_date"),
+        "int_sales_customer_monthly": ("changes_through", "month"),
+        "int_ar_invoices": ("ledger_through", "invoice_id"),
     }
-    passed = dbt_test(work_db, tmp_path, list(watermarks), NEXT.isoformat())
+
+    def failing(result) -> set[str]:
+        return {
+            table
+            for table in tables
+            for line in result.stdout.splitlines()
+            if "FAIL 1" in line and f"unique_in_latest_build_{table}_" in line
+        }
+
+    def write(statement: str) -> None:
+        with duckdb.connect(str(work_db)) as work:
+            for table, (watermark, scope) in tables.items():
+                newest = f"(select max({watermark}) from intermediate.{table})"
+                work.execute(
+                    statement.format(
+                        table=f"intermediate.{table}", w=watermark, s=scope, newest=newest
+                    )
+                )
+
+    passed = dbt_test(work_db, tmp_path, list(tables), NEXT.isoformat())
     assert passed.returncode == 0, passed.stdout
 
-    with duckdb.connect(str(work_db)) as work:
-        for table, watermark in watermarks.items():
-            work.execute(
-                f"insert into intermediate.{table} select * from intermediate.{table} "
-                f"where {watermark} = (select max({watermark}) from intermediate.{table}) limit 1"
-            )
-    failed = dbt_test(work_db, tmp_path, list(watermarks), NEXT.isoformat())
+    # a build writes the newest day (month, invoice) again and repeats one of its keys
+    write(
+        "insert into {table} select * replace ({newest} + interval 1 second as {w}) from {table} "
+        "where {s} = (select max({s}) from {table}) limit 1"
+    )
+    failed = dbt_test(work_db, tmp_path, list(tables), NEXT.isoformat())
     assert failed.returncode != 0
-    for table in watermarks:
-        assert [
-            line
-            for line in failed.stdout.splitlines()
-            if "FAIL 1" in line and f"unique_in_latest_build_{table}_" in line
-        ], failed.stdout
+    assert failing(failed) == set(tables), failed.stdout
+
+    # the next build writes another day: the repeated key is still checked, and still fails
+    write(
+        "update {table} set {w} = {newest} + interval 1 second where {s} = (select min({s}) from {table})"
+    )
+    again = dbt_test(work_db, tmp_path, list(tables), NEXT.isoformat())
+    assert failing(again) == set(tables), again.stdout
+
+    # once the repeated row is gone, the tests pass
+    write("delete from {table} where {w} = {newest} - interval 1 second")
+    cleared = dbt_test(work_db, tmp_path, list(tables), NEXT.isoformat())
+    assert cleared.returncode == 0, cleared.stdout
+    with duckdb.connect(str(work_db), read_only=True) as work:
+        recorded = work.execute(
+            "select test_key from main.unique_in_latest_build_passes order by 1"
+        ).fetchall()
+    assert [key for (key,) in recorded if key.split(" ")[0].split(".")[1] in tables] == [
+        "intermediate.int_ar_invoices (invoice_id)",
+        "intermediate.int_sales_customer_daily (customer_id, order_date)",
+        "intermediate.int_sales_customer_monthly (customer_id, month)",
+    ]
 
 
 def _chinese_headers(landing: Path) -> None:
