@@ -20,7 +20,7 @@ from pipelines.demo.generator import DemoSpec, generate
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.sensors import LANDING_SENSOR
 from pipelines.publishing.publish import PER_AS_OF_TABLES, WHOLE_TABLES, prune_history
-from pipelines.settings import PROJECT_ROOT, apply_environment
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, apply_environment
 from tests.support.dbt import dbt_test
 
 pytestmark = pytest.mark.slow
@@ -341,6 +341,33 @@ def test_a_repeated_key_in_what_a_build_wrote_fails_its_test_until_it_is_gone(si
         "intermediate.int_sales_customer_daily (customer_id, order_date)",
         "intermediate.int_sales_customer_monthly (customer_id, month)",
     ]
+
+
+def test_the_dbt_unit_tests_pass_and_daily_runs_leave_them_to_the_suite(site, tmp_path: Path):
+    """Every dbt unit test (models' logic on hand-made inputs, see the models' YAML) passes;
+    the daily build does not run them again."""
+    root, settings = site
+    work_db = tmp_path / settings.work_db.name  # views name their catalog: the same name
+    shutil.copy(settings.work_db, work_db)
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text("utf-8"))
+    unit_tests = {test["name"] for test in manifest["unit_tests"].values()}
+    assert len(unit_tests) >= 8
+    result = dbt_test(work_db, tmp_path, ["test_type:unit"], AS_OF.isoformat())
+    assert result.returncode == 0, result.stdout
+    passed = {
+        line.split("::")[1].split(" ")[0]
+        for line in result.stdout.splitlines()
+        if " PASS " in line and "::" in line
+    }
+    assert passed == unit_tests, result.stdout
+
+    # the newest daily build (this module's runs are the latest) ran models and tests only
+    builds = sorted(
+        (DBT_PROJECT_DIR / "target").glob("crm_dbt_models-*/run_results.json"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    ran = {r["unique_id"].split(".")[0] for r in json.loads(builds[-1].read_text())["results"]}
+    assert ran == {"model", "test", "operation"}
 
 
 def _chinese_headers(landing: Path) -> None:
