@@ -457,21 +457,29 @@ def _reject_whole_files(
                     f"from the business date {landed.business_date} in the file name; "
                     "rename the file to the date its rows cover, or re-export it"
                 )
-        bad_lines = mine["line_number"].n_unique()
-        share = bad_lines / frame.height
-        if frame.height >= options.min_rows_for_share and share > options.max_rejected_share:
-            reasons = (
-                mine.group_by("column_name", "reason")
-                .len()
-                .sort(["len", "column_name"], descending=[True, False])
-                .head(3)
-            )
-            top = "; ".join(f"{c}: {r} ({n} rows)" for c, r, n in reasons.iter_rows())
-            raise FileRejected(
-                f"{landed.file_name}: {bad_lines} of {frame.height} rows ({share:.0%}) break the "
-                f"contract, more than the {options.max_rejected_share:.0%} allowed; most "
-                f"common: {top}. Fix the export and deliver the file again"
-            )
+        _refuse_if_too_many_bad_lines(landed.file_name, frame.height, mine, options)
+
+
+def _refuse_if_too_many_bad_lines(
+    file_name: str, height: int, mine: pl.DataFrame, options: IngestOptions
+) -> None:
+    """Raise FileRejected when the file's problems (`mine`) touch too large a share of its
+    `height` lines."""
+    bad_lines = mine["line_number"].n_unique()
+    share = bad_lines / height
+    if height >= options.min_rows_for_share and share > options.max_rejected_share:
+        reasons = (
+            mine.group_by("column_name", "reason")
+            .len()
+            .sort(["len", "column_name"], descending=[True, False])
+            .head(3)
+        )
+        top = "; ".join(f"{c}: {r} ({n} rows)" for c, r, n in reasons.iter_rows())
+        raise FileRejected(
+            f"{file_name}: {bad_lines} of {height} rows ({share:.0%}) break the "
+            f"contract, more than the {options.max_rejected_share:.0%} allowed; most "
+            f"common: {top}. Fix the export and deliver the file again"
+        )
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -529,20 +537,100 @@ def _known_ids(con: duckdb.DuckDBPyConnection, replaced: dict[str, list[str]]) -
     return known
 
 
-def _already_loaded_keys(
-    con: duckdb.DuckDBPyConnection, extract: Extract, frame: pl.DataFrame
-) -> pl.DataFrame:
-    """Rows of a delta extract whose key is already in its raw table (and the file it came
-    from); the caller has deleted the rows of the files it replaces."""
+def _repeated_keys(con: duckdb.DuckDBPyConnection, extract: Extract, run_id: str) -> pl.DataFrame:
+    """(_file_name, _line_number, earlier) of each row this run appended to a delta extract
+    whose key an earlier row holds: rows of earlier runs come first (the caller has deleted
+    the rows of the files it replaces, so what is there stays delivered), then this run's in
+    date, file and line order. One pass over the table per run, whatever its number of
+    groups: checking each group against the rows appended before it would cost the square
+    of a first load of years of history."""
     keys = ", ".join(extract.key)
-    incoming = frame.select(*extract.key, "_file_name", "_line_number")  # noqa: F841 (read by DuckDB)
-    # a plain join: DuckDB builds on the incoming keys and prunes the scan of the loaded rows
-    # by their range, so each group costs what it holds, not what is loaded
-    return con.execute(
-        f"select distinct incoming._file_name, incoming._line_number, "
-        f"loaded._file_name as earlier "
-        f"from incoming join raw.{extract.name} as loaded using ({keys})"
+    order = "_run_id = $run, _business_date, _file_name, _line_number"
+    earlier_rows = con.execute(
+        f"select exists (select 1 from raw.{extract.name} where _run_id <> ?)", [run_id]
+    ).fetchone()[0]
+    # a day's rows probe the table by key (its zone maps skip the rest); a first load is
+    # grouped whole, without a join of the table with itself
+    mine = (
+        f"semi join (select {keys} from raw.{extract.name} where _run_id = $run) using ({keys})"
+        if earlier_rows
+        else ""
+    )
+    repeated = con.execute(
+        f"select {keys} from raw.{extract.name} {mine} group by {keys} having count(*) > 1",
+        {"run": run_id} if mine else {},
     ).pl()
+    if repeated.is_empty():  # the usual case: no second pass over the table
+        return pl.DataFrame(
+            schema={"_file_name": pl.String, "_line_number": pl.Int32, "earlier": pl.String}
+        )
+    return con.execute(
+        f"""
+        with holders as (
+            select _file_name, _line_number, _run_id,
+                row_number() over (partition by {keys} order by {order}) as nth,
+                first_value(_file_name) over (partition by {keys} order by {order}) as earlier
+            from raw.{extract.name} semi join repeated using ({keys})
+        )
+        select _file_name, _line_number, earlier from holders
+        where nth > 1 and _run_id = $run
+        order by _file_name, _line_number
+        """,
+        {"run": run_id},
+    ).pl()
+
+
+def _quarantine_repeated_keys(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    report: IngestReport,
+    options: IngestOptions,
+    run_id: str,
+) -> None:
+    """Move the rows this run appended whose key was already delivered (see _repeated_keys)
+    from raw.<extract> to raw.rejected_rows, recount their files, and refuse a file whose
+    share of bad lines is now too large."""
+    clashes = _repeated_keys(con, extract, run_id)
+    if clashes.is_empty():
+        return
+    problems = clashes.select(  # noqa: F841 (read by DuckDB)
+        pl.lit(extract.name).alias("extract"),
+        pl.col("_file_name").alias("file_name"),
+        pl.col("_line_number").alias("line_number"),
+        pl.lit(",".join(extract.key)).alias("column_name"),
+        (pl.lit("duplicate key (already delivered in ") + pl.col("earlier") + ")").alias("reason"),
+    )
+    by_file = {f["file_name"]: f for f in report.files if f["extract"] == extract.name}
+    files = pl.DataFrame(  # noqa: F841 (read by DuckDB)
+        [
+            {"file_name": f["file_name"], "business_date": f["business_date"],
+             "file_sha256": f["file_sha256"]}
+            for f in by_file.values()
+        ]
+    )  # fmt: skip
+    con.execute(
+        "insert into raw.rejected_rows by name "
+        "select problems.*, files.business_date, files.file_sha256, $run as run_id "
+        "from problems join files using (file_name)",
+        {"run": run_id},
+    )
+    con.execute(
+        f"delete from raw.{extract.name} as loaded using problems "
+        "where loaded._run_id = $run and loaded._file_name = problems.file_name "
+        "and loaded._line_number = problems.line_number",
+        {"run": run_id},
+    )
+    for file_name in problems["file_name"].unique(maintain_order=True):
+        mine = con.execute(
+            "select file_name, line_number, column_name, reason from raw.rejected_rows "
+            "where file_name = ? and run_id = ?",
+            [file_name, run_id],
+        ).pl()
+        entry = by_file[file_name]
+        bad_lines = mine["line_number"].n_unique()
+        entry["accepted_rows"] = entry["rows_in_file"] - bad_lines
+        entry["rejected_rows"] = bad_lines
+        _refuse_if_too_many_bad_lines(file_name, entry["rows_in_file"], mine, options)
 
 
 def ingest(
@@ -595,6 +683,8 @@ def ingest(
             con.execute("delete from raw.rejected_rows where file_name in ?", [names])
             for chunk_files, frames in _chunks(files, extract, options):
                 _load_chunk(con, extract, chunk_files, frames, known, report, options, run_id)
+            if extract.kind == "delta":
+                _quarantine_repeated_keys(con, extract, report, options, run_id)
         _record_manifest(con, report, run_id, loaded_at)
         con.execute("commit")
     except BaseException:
@@ -635,37 +725,10 @@ def _load_chunk(
 ) -> None:
     """Validate one group of files and append what passed (and the problems) inside the
     run's open transaction; raises FileRejected for a file the contract refuses whole.
-    A key already in the table counts as already delivered: the rows of the files being
-    replaced are deleted before the first group, so what is there is what stays delivered,
-    including earlier groups of this very run."""
+    Keys repeated across groups or runs are quarantined once the extract's groups are all
+    written (_quarantine_repeated_keys)."""
     batch = pl.concat(frames)
     accepted, problems = validate(batch, extract, known)
-    if extract.kind == "delta" and not accepted.is_empty():
-        clashes = _already_loaded_keys(con, extract, accepted)
-        if not clashes.is_empty():
-            clash_problems = clashes.select(
-                pl.lit(extract.name).alias("extract"),
-                pl.col("_file_name").alias("file_name"),
-                pl.col("_line_number").alias("line_number"),
-                pl.lit(",".join(extract.key)).alias("column_name"),
-                (pl.lit("duplicate key (already delivered in ") + pl.col("earlier") + ")").alias(
-                    "reason"
-                ),
-            ).join(
-                batch.select(
-                    pl.col("_file_name").alias("file_name"),
-                    pl.col("_line_number").alias("line_number"),
-                    pl.col("_business_date").alias("business_date"),
-                    pl.col("_file_sha256").alias("file_sha256"),
-                ),
-                on=["file_name", "line_number"],
-            )
-            problems = pl.concat([problems, clash_problems.select(problems.columns)])
-            accepted = accepted.join(
-                clashes.select("_file_name", "_line_number"),
-                on=["_file_name", "_line_number"],
-                how="anti",
-            )
     _reject_whole_files(extract, files, frames, problems, options)
     if extract.name in known:
         known[extract.name] |= set(accepted[extract.key[0]].to_list())

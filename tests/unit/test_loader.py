@@ -460,6 +460,86 @@ def test_a_key_repeated_across_groups_of_a_redelivery_is_quarantined(landing: Pa
     ]  # fmt: skip
 
 
+def test_a_key_repeated_in_later_groups_and_runs_keeps_its_first_delivery(landing: Path):
+    """SO1 was delivered on the 2nd; a later run delivers it again on the 3rd and the 4th,
+    read in separate groups: both repeats are quarantined naming the first delivery, and
+    the files' counts say so."""
+    from pipelines.ingestion.loader import IngestOptions
+
+    line = "{order},1,{day},000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        SALES_HEADER + "\n" + line.format(order="SO1", day="2026-03-02"),
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    for day, other in (("03", "SO2"), ("04", "SO3")):
+        _write(
+            landing,
+            "sales",
+            f"202603{day}",
+            SALES_HEADER
+            + "\n"
+            + line.format(order="SO1", day=f"2026-03-{day}")
+            + line.format(order=other, day=f"2026-03-{day}"),
+        )
+    report = ingest(con, landing, date(2026, 3, 4), "run-2", IngestOptions(chunk_rows=1))
+    assert [(f["file_name"], f["accepted_rows"], f["rejected_rows"]) for f in report.files] == [
+        ("sales/sales_20260303.csv", 1, 1),
+        ("sales/sales_20260304.csv", 1, 1),
+    ]
+    assert con.execute(
+        "select order_id, order_date::varchar from raw.sales order by 1"
+    ).fetchall() == [("SO1", "2026-03-02"), ("SO2", "2026-03-03"), ("SO3", "2026-03-04")]
+    assert _rejected(con) == [
+        ("sales/sales_20260303.csv", 2, "order_id,line_no",
+         "duplicate key (already delivered in sales/sales_20260302.csv)"),
+        ("sales/sales_20260304.csv", 2, "order_id,line_no",
+         "duplicate key (already delivered in sales/sales_20260302.csv)"),
+    ]  # fmt: skip
+    assert con.execute(
+        "select file_name, rows_in_file, accepted_rows, rejected_rows from raw.delivery_manifest "
+        "where run_id = 'run-2' order by 1"
+    ).fetchall() == [
+        ("sales/sales_20260303.csv", 2, 1, 1),
+        ("sales/sales_20260304.csv", 2, 1, 1),
+    ]
+
+
+def test_a_file_mostly_of_keys_already_delivered_is_refused_whole(landing: Path):
+    """25 lines of which 10 repeat keys delivered the day before (40%, more than the 20%
+    allowed): the file is refused, named, with the reason, and nothing of the run stays."""
+    line = "SO{n},1,{day},000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
+    _write(
+        landing,
+        "sales",
+        "20260302",
+        SALES_HEADER + "\n" + "".join(line.format(n=n, day="2026-03-02") for n in range(10)),
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    _write(
+        landing,
+        "sales",
+        "20260303",
+        SALES_HEADER + "\n" + "".join(line.format(n=n, day="2026-03-03") for n in range(25)),
+    )
+    with pytest.raises(
+        FileRejected,
+        match=r"sales/sales_20260303\.csv: 10 of 25 rows \(40%\) break the contract.*"
+        r"order_id,line_no: duplicate key \(already delivered in sales/sales_20260302\.csv\) "
+        r"\(10 rows\)",
+    ):
+        ingest(con, landing, date(2026, 3, 3), "run-2")
+    assert con.execute("select count(*) from raw.sales").fetchone() == (10,)
+    assert con.execute("select count(*) from raw.rejected_rows").fetchone() == (0,)
+    assert con.execute(
+        "select count(*) from raw.delivery_manifest where run_id = 'run-2'"
+    ).fetchone() == (0,)
+
+
 def test_unquoted_files_split_by_polars_as_the_csv_module_splits_them():
     """Files without quoting take a vectorised reader: for every such text it gives the
     header, fields and line numbers the csv-module reader gives (blank and whitespace-only
