@@ -47,9 +47,10 @@ browser:
 test: setup browser
 	$(BIN)/pytest
 
-## bench: time the pipeline against plain DuckDB floors (SIZES=S,M,L; figures into README)
+## bench: time the pipeline against plain DuckDB floors (SIZES=S,M,L), then the one-day run
+## against history length (HISTORY_DAYS; empty to skip); figures into README
 bench: setup
-	SIZES=$${SIZES:-S,M} $(BIN)/python benchmarks/bench.py
+	SIZES=$${SIZES-S,M} HISTORY_DAYS=$${HISTORY_DAYS-365,730,2190} $(BIN)/python benchmarks/bench.py
 
 lint: setup
 	$(BIN)/ruff check pipelines tests

@@ -11,7 +11,10 @@ For each size it generates a demo extract set, then measures, each in its own pr
 
 with the peak resident memory of each process tree. Figures go to
 benchmarks/results/<size>.json and, as a table with ratios, into the README's performance
-section. Nothing here is asserted: the machine is shared and timings are noisy.
+section. With HISTORY_DAYS=365,730,2190 (the Makefile's default) it then measures the
+one-day run against the length of history alone: S's customers with each number of days
+of history (benchmarks/results/history.json and its own README table). Nothing here is
+asserted: the machine is shared and timings are noisy.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pipelines.settings import duckdb_memory_limit  # noqa: E402
+
 BIN = Path(sys.executable).parent
 # customers x days -> about 1M / 10M / 100M order lines
 SIZES = {"S": (3_000, 730), "M": (30_000, 730), "L": (100_000, 2_190)}
 END = date(2026, 6, 30)
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+HISTORY_START, HISTORY_END = "<!-- history:start -->", "<!-- history:end -->"
 
 FLOOR_SQL = """
 create table sales as select * from read_csv('{landing}/sales/*.csv', header = true);
@@ -111,9 +116,12 @@ def _last_run_id(log: Path) -> str:
     raise SystemExit(f"no run id in {log}")
 
 
-def bench(size: str, base: Path) -> dict:
-    customers, days = SIZES[size]
-    work = base / size
+def bench(size: str, base: Path, days: int | None = None, floors: bool = True) -> dict:
+    """Generate, run cold and run one day more for `size` (its customers; `days` of history
+    instead of its own when given); with the floors unless `floors` is False."""
+    customers, size_days = SIZES[size]
+    days = days or size_days
+    work = base / (size if days == size_days else f"{size}-{days}d")
     shutil.rmtree(work, ignore_errors=True)
     full_landing, landing = work / "generated", work / "landing"
     env = {
@@ -156,17 +164,7 @@ def bench(size: str, base: Path) -> dict:
     day = (END + timedelta(days=1)).isoformat()
     inc_s, inc_mem = _measured([*map(str, run), "--as-of", day], env, work / "incremental.log")
     inc_stages = _stages(work / "dagster_home", _last_run_id(work / "incremental.log"))
-    read = (
-        "import duckdb, sys; c = duckdb.connect();"
-        f"[c.sql(f\"select count(*) from read_csv('{landing}/{{e}}/*.csv', header = true)\")"
-        ".fetchall() for e in ('sales', 'payments', 'customers', 'products', 'inventory')]"
-    )
-    read_s, read_mem = _measured([sys.executable, "-c", read], env, work / "floor_read.log")
-    script = FLOOR_SQL.format(landing=landing, as_of=END.isoformat())
-    floor_db = work / "floor.duckdb"
-    sql = f"import duckdb; duckdb.connect({str(floor_db)!r}).execute({script!r})"
-    sql_s, sql_mem = _measured([sys.executable, "-c", sql], env, work / "floor_sql.log")
-    return {
+    result = {
         "size": size,
         "customers": customers,
         "days": days,
@@ -178,9 +176,32 @@ def bench(size: str, base: Path) -> dict:
         "incremental_run_s": round(inc_s, 1),
         "incremental_peak_mib": round(inc_mem),
         "incremental_stages_s": {k: round(v, 1) for k, v in inc_stages.items()},
-        "floor_csv_read_s": round(read_s, 1),
-        "floor_sql_s": round(sql_s, 1),
-        "floor_sql_peak_mib": round(sql_mem),
+    }
+    if not floors:
+        return result | _where()
+    read = (
+        "import duckdb, sys; c = duckdb.connect();"
+        f"[c.sql(f\"select count(*) from read_csv('{landing}/{{e}}/*.csv', header = true)\")"
+        ".fetchall() for e in ('sales', 'payments', 'customers', 'products', 'inventory')]"
+    )
+    read_s, read_mem = _measured([sys.executable, "-c", read], env, work / "floor_read.log")
+    script = FLOOR_SQL.format(landing=landing, as_of=END.isoformat())
+    floor_db = work / "floor.duckdb"
+    sql = f"import duckdb; duckdb.connect({str(floor_db)!r}).execute({script!r})"
+    sql_s, sql_mem = _measured([sys.executable, "-c", sql], env, work / "floor_sql.log")
+    return (
+        result
+        | {
+            "floor_csv_read_s": round(read_s, 1),
+            "floor_sql_s": round(sql_s, 1),
+            "floor_sql_peak_mib": round(sql_mem),
+        }
+        | _where()
+    )
+
+
+def _where() -> dict:
+    return {
         "duckdb_memory_limit": duckdb_memory_limit(),
         "measured_on": datetime.now().strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -212,8 +233,35 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def history_table(results: list[dict]) -> str:
+    lines = [
+        "| customers | history | order lines | full run | one-day run "
+        "| ingest / dbt / Polars / checks / publish |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s = r["incremental_stages_s"]
+        lines.append(
+            f"| {r['customers']:,} | {r['days']} days | {r['order_lines']:,} | "
+            f"{r['full_run_s']} s | {r['incremental_run_s']} s | "
+            f"{s['ingest']} / {s['dbt']} / {s['polars']} / {s['checks']} / {s['publish']} s |"
+        )
+    lines.append("")
+    lines.append(f"Measured on {results[0]['measured_on']} on {results[0]['machine']}.")
+    return "\n".join(lines)
+
+
+def _into_readme(start: str, end: str, text: str) -> None:
+    readme = ROOT / "README.md"
+    content = readme.read_text(encoding="utf-8")
+    if start in content and end in content:
+        head, rest = content.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
+
+
 def main() -> None:
-    sizes = os.environ.get("SIZES", "S").split(",")
+    sizes = [s for s in os.environ.get("SIZES", "S").split(",") if s.strip()]
     base = Path(os.environ.get("BENCH_DIR", ROOT / ".bench"))
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -227,14 +275,18 @@ def main() -> None:
     recorded = [
         json.loads((out / f"{s}.json").read_text()) for s in SIZES if (out / f"{s}.json").exists()
     ]
-    text = table(recorded)
-    print(text)
-    readme = ROOT / "README.md"
-    content = readme.read_text(encoding="utf-8")
-    if README_START in content and README_END in content:
-        head, rest = content.split(README_START, 1)
-        _, tail = rest.split(README_END, 1)
-        readme.write_text(f"{head}{README_START}\n{text}\n{README_END}{tail}", encoding="utf-8")
+    if recorded:
+        text = table(recorded)
+        print(text)
+        _into_readme(README_START, README_END, text)
+    # the one-day run against history length alone: S's customers, HISTORY_DAYS of history
+    history_days = [int(d) for d in os.environ.get("HISTORY_DAYS", "").split(",") if d.strip()]
+    if history_days:
+        sweep = [bench("S", base, days=d, floors=False) for d in history_days]
+        (out / "history.json").write_text(json.dumps(sweep, indent=2) + "\n")
+        text = history_table(sweep)
+        print(text)
+        _into_readme(HISTORY_START, HISTORY_END, text)
 
 
 if __name__ == "__main__":
