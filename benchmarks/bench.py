@@ -131,6 +131,8 @@ def bench(size: str, base: Path, days: int | None = None, floors: bool = True) -
         "CRM_EXPECTATIONS_DIR": str(ROOT / "expectations"),
         "CRM_HEADER_MAP_PATH": str(ROOT / "config" / "header_map.yaml"),
         "CRM_WORK_DB": "",
+        # as in production (README): names and phones get their keyed hashes
+        "CRM_PII_KEY": "benchmark-only-secret",
     }
     (work / "dagster_home").mkdir(parents=True)
     started = time.perf_counter()

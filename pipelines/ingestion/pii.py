@@ -47,13 +47,19 @@ def keyed_hash(value: str | None, column: str, secret: bytes) -> str | None:
 
 
 def with_pii_keys(frame: pl.DataFrame, extract: str, secret: bytes | None) -> pl.DataFrame:
-    """Add the keyed-hash columns of `extract` (null without a secret)."""
-    columns = KEYED_PII.get(extract, {})
-    return frame.with_columns(
-        pl.col(source)
-        .map_elements(lambda v, s=source: keyed_hash(v, s, secret), return_dtype=pl.String)
-        .alias(target)
-        if secret
-        else pl.lit(None, pl.String).alias(target)
-        for source, target in columns.items()
-    )
+    """Add the keyed-hash columns of `extract` (null without a secret). Each distinct value
+    is hashed once: a daily full snapshot repeats every customer's name day after day."""
+    for source, target in KEYED_PII.get(extract, {}).items():
+        if not secret:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(target))
+            continue
+        values = frame.select(pl.col(source).unique().drop_nulls())
+        keys = values.with_columns(
+            pl.Series(
+                target,
+                [keyed_hash(v, source, secret) for v in values[source].to_list()],
+                dtype=pl.String,
+            )
+        )
+        frame = frame.join(keys, on=source, how="left", maintain_order="left")
+    return frame

@@ -38,3 +38,16 @@ def test_keys_are_added_per_extract_and_empty_without_a_secret():
     unkeyed = with_pii_keys(frame, "customers", None)
     assert unkeyed["customer_name_key"].null_count() == 2 and unkeyed["phone_key"].null_count() == 2
     assert with_pii_keys(frame, "sales", b"k").columns == frame.columns
+
+
+def test_repeated_values_get_the_key_of_each_row_in_row_order():
+    """Keys are computed once per distinct value and land on every row that holds it."""
+    names = ["乙公司", "甲公司", None, "乙公司", " ", "丙公司", "甲公司"]
+    phones = ["1", "13800000000", "2", "1", None, "13800000000", "3"]
+    frame = pl.DataFrame({"customer_id": list("abcdefg"), "customer_name": names, "phone": phones})
+    keyed = with_pii_keys(frame, "customers", b"k")
+    assert keyed["customer_id"].to_list() == list("abcdefg")
+    assert keyed["customer_name_key"].to_list() == [
+        keyed_hash(v, "customer_name", b"k") for v in names
+    ]
+    assert keyed["phone_key"].to_list() == [keyed_hash(v, "phone", b"k") for v in phones]
