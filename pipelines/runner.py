@@ -62,6 +62,7 @@ def run_pipeline(
     of every customer."""
     from pipelines.definitions import DAILY_JOB, defs
     from pipelines.publishing.assets import PUBLISHED_WAREHOUSE
+    from pipelines.resources import checkpoint_work_db
 
     job = defs.resolve_job_def(DAILY_JOB)
     with instance_for(settings) as instance:
@@ -75,6 +76,7 @@ def run_pipeline(
                 "ops": {"crm_dbt_models": {"config": {"full_refresh": full_refresh}}},
             },
         )
+    checkpoint_work_db(settings.work_db)  # a failed run's steps too
     published = [
         event.step_materialization_data.materialization
         for event in result.get_asset_materialization_events()

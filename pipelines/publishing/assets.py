@@ -11,7 +11,7 @@ from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
 from pipelines.publishing.report import RunFacts, build_report
 from pipelines.quality.results import ensure_audit_table, record_publication
-from pipelines.resources import CrmResource
+from pipelines.resources import CrmResource, checkpoint_work_db
 from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
 from pipelines.transform.assets import (
     CUSTOMER_FACTS,
@@ -62,6 +62,7 @@ def published_warehouse(
     )
     with crm.connect() as con:
         record_publication(con, publication)
+    checkpoint_work_db(crm.work_db)
     context.log.info(f"published {warehouse}")
     report = build_report(
         crm.work_db,
