@@ -203,7 +203,11 @@ def bench(size: str, base: Path, days: int | None = None, floors: bool = True) -
 
 
 def _where() -> dict:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short=7", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return {
+        "commit": commit or "unknown",
         "duckdb_memory_limit": duckdb_memory_limit(),
         "measured_on": datetime.now().strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -215,8 +219,9 @@ def _where() -> dict:
 def table(results: list[dict]) -> str:
     lines = [
         "| size | order lines | full run | ingest / dbt / Polars / checks / publish | peak memory "
-        "| one-day run | vs. full | CSV read floor | SQL floor | full / SQL floor | checks share |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| one-day run | vs. full | CSV read floor | SQL floor | full / SQL floor | checks share "
+        "| commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r["full_stages_s"]
@@ -227,26 +232,30 @@ def table(results: list[dict]) -> str:
             f"{r['full_run_peak_mib']:,} MiB | {r['incremental_run_s']} s | "
             f"{r['incremental_run_s'] / r['full_run_s']:.0%} | {r['floor_csv_read_s']} s | "
             f"{r['floor_sql_s']} s | {r['full_run_s'] / max(r['floor_sql_s'], 0.1):.1f}x | "
-            f"{checks_share:.0%} |"
+            f"{checks_share:.0%} | {r.get('commit', '')} |"
         )
-    first = results[0]
     lines.append("")
-    lines.append(f"Measured on {first['measured_on']} on {first['machine']}.")
+    for measured_on, machine in dict.fromkeys((r["measured_on"], r["machine"]) for r in results):
+        sizes = ", ".join(
+            r["size"] for r in results if (r["measured_on"], r["machine"]) == (measured_on, machine)
+        )
+        lines.append(f"{sizes} measured on {measured_on} on {machine}.")
     return "\n".join(lines)
 
 
 def history_table(results: list[dict]) -> str:
     lines = [
         "| customers | history | order lines | full run | one-day run "
-        "| ingest / dbt / Polars / checks / publish |",
-        "|---|---|---|---|---|---|",
+        "| ingest / dbt / Polars / checks / publish | commit |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r["incremental_stages_s"]
         lines.append(
             f"| {r['customers']:,} | {r['days']} days | {r['order_lines']:,} | "
             f"{r['full_run_s']} s | {r['incremental_run_s']} s | "
-            f"{s['ingest']} / {s['dbt']} / {s['polars']} / {s['checks']} / {s['publish']} s |"
+            f"{s['ingest']} / {s['dbt']} / {s['polars']} / {s['checks']} / {s['publish']} s | "
+            f"{r.get('commit', '')} |"
         )
     lines.append("")
     lines.append(f"Measured on {results[0]['measured_on']} on {results[0]['machine']}.")
