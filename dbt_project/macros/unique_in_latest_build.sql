@@ -39,8 +39,7 @@
             {%- set kwargs = metadata['kwargs'] -%}
             {%- set key = unique_in_latest_build_key(relation, kwargs['columns']) -%}
             {%- do statements.append(
-                "delete from " ~ target.schema ~ ".unique_in_latest_build_passes where test_key = '"
-                ~ key ~ "'; insert into " ~ target.schema ~ ".unique_in_latest_build_passes "
+                "insert or replace into " ~ target.schema ~ ".unique_in_latest_build_passes "
                 ~ "select '" ~ key ~ "', cast(max(" ~ kwargs.get('watermark', 'changes_through')
                 ~ ") as timestamp), current_timestamp from " ~ relation ~ ";"
             ) -%}

@@ -537,11 +537,14 @@ def _known_ids(con: duckdb.DuckDBPyConnection, replaced: dict[str, list[str]]) -
     return known
 
 
-def _repeated_keys(con: duckdb.DuckDBPyConnection, extract: Extract, run_id: str) -> pl.DataFrame:
-    """(_file_name, _line_number, earlier) of each row this run appended to a delta extract
-    whose key an earlier row holds: rows of earlier runs come first (the caller has deleted
-    the rows of the files it replaces, so what is there stays delivered), then this run's in
-    date, file and line order. One pass over the table per run, whatever its number of
+def _repeated_keys(
+    con: duckdb.DuckDBPyConnection, extract: Extract, run_id: str
+) -> pl.DataFrame | None:
+    """(_file_name, _line_number, _business_date, _file_sha256, earlier) of each row this run
+    appended to a delta extract whose key an earlier row holds; None when there is none.
+    Rows of earlier runs come first (the caller has deleted the rows of the files it
+    replaces, so what is there stays delivered), then this run's in date, file and line
+    order. One pass over the table per run, whatever its number of
     groups: checking each group against the rows appended before it would cost the square
     of a first load of years of history."""
     keys = ", ".join(extract.key)
@@ -561,18 +564,16 @@ def _repeated_keys(con: duckdb.DuckDBPyConnection, extract: Extract, run_id: str
         {"run": run_id} if mine else {},
     ).pl()
     if repeated.is_empty():  # the usual case: no second pass over the table
-        return pl.DataFrame(
-            schema={"_file_name": pl.String, "_line_number": pl.Int32, "earlier": pl.String}
-        )
+        return None
     return con.execute(
         f"""
         with holders as (
-            select _file_name, _line_number, _run_id,
+            select _file_name, _line_number, _business_date, _file_sha256, _run_id,
                 row_number() over (partition by {keys} order by {order}) as nth,
                 first_value(_file_name) over (partition by {keys} order by {order}) as earlier
             from raw.{extract.name} semi join repeated using ({keys})
         )
-        select _file_name, _line_number, earlier from holders
+        select _file_name, _line_number, _business_date, _file_sha256, earlier from holders
         where nth > 1 and _run_id = $run
         order by _file_name, _line_number
         """,
@@ -591,7 +592,7 @@ def _quarantine_repeated_keys(
     from raw.<extract> to raw.rejected_rows, recount their files, and refuse a file whose
     share of bad lines is now too large."""
     clashes = _repeated_keys(con, extract, run_id)
-    if clashes.is_empty():
+    if clashes is None:
         return
     problems = clashes.select(  # noqa: F841 (read by DuckDB)
         pl.lit(extract.name).alias("extract"),
@@ -599,33 +600,25 @@ def _quarantine_repeated_keys(
         pl.col("_line_number").alias("line_number"),
         pl.lit(",".join(extract.key)).alias("column_name"),
         (pl.lit("duplicate key (already delivered in ") + pl.col("earlier") + ")").alias("reason"),
+        pl.col("_business_date").alias("business_date"),
+        pl.col("_file_sha256").alias("file_sha256"),
+        pl.lit(run_id).alias("run_id"),
     )
-    by_file = {f["file_name"]: f for f in report.files if f["extract"] == extract.name}
-    files = pl.DataFrame(  # noqa: F841 (read by DuckDB)
-        [
-            {"file_name": f["file_name"], "business_date": f["business_date"],
-             "file_sha256": f["file_sha256"]}
-            for f in by_file.values()
-        ]
-    )  # fmt: skip
-    con.execute(
-        "insert into raw.rejected_rows by name "
-        "select problems.*, files.business_date, files.file_sha256, $run as run_id "
-        "from problems join files using (file_name)",
-        {"run": run_id},
-    )
+    con.execute("insert into raw.rejected_rows by name select * from problems")
     con.execute(
         f"delete from raw.{extract.name} as loaded using problems "
         "where loaded._run_id = $run and loaded._file_name = problems.file_name "
         "and loaded._line_number = problems.line_number",
         {"run": run_id},
     )
-    for file_name in problems["file_name"].unique(maintain_order=True):
-        mine = con.execute(
-            "select file_name, line_number, column_name, reason from raw.rejected_rows "
-            "where file_name = ? and run_id = ?",
-            [file_name, run_id],
-        ).pl()
+    # every problem of the files concerned, the repeated keys now among them
+    recounted = con.execute(
+        "select file_name, line_number, column_name, reason from raw.rejected_rows "
+        "where run_id = $run and file_name in (select file_name from problems)",
+        {"run": run_id},
+    ).pl()
+    by_file = {f["file_name"]: f for f in report.files if f["extract"] == extract.name}
+    for (file_name,), mine in recounted.group_by("file_name", maintain_order=True):
         entry = by_file[file_name]
         bad_lines = mine["line_number"].n_unique()
         entry["accepted_rows"] = entry["rows_in_file"] - bad_lines
