@@ -77,6 +77,15 @@ def _minimize(negative_log_likelihood, start: np.ndarray):
     return result
 
 
+def _canonical_order(*columns) -> tuple[np.ndarray, ...]:
+    """The columns as floats, rows sorted by their values. A likelihood sums in row order,
+    and the optimiser follows the sums' last bits: sorted, a fit depends only on the
+    customers, not on the order the working database returned them in."""
+    arrays = [np.asarray(c, dtype=float) for c in columns]
+    order = np.lexsort(arrays[::-1])
+    return tuple(a[order] for a in arrays)
+
+
 def beta_geo_log_likelihood(
     params: BetaGeoParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
@@ -90,7 +99,7 @@ def beta_geo_log_likelihood(
 
 def fit_beta_geo(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BetaGeoParams:
     """Maximum-likelihood BG/NBD parameters (optimised on their logarithms)."""
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    x, t_x, T = _canonical_order(x, t_x, T)
 
     def negative(log_params: np.ndarray) -> float:
         return -beta_geo_log_likelihood(BetaGeoParams(*np.exp(log_params)), x, t_x, T).sum()
@@ -153,7 +162,7 @@ def gamma_gamma_log_likelihood(
 
 def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
     """Maximum-likelihood Gamma-Gamma parameters from repeat customers' mean spend."""
-    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    x, m = _canonical_order(x, m)
 
     def negative(log_params: np.ndarray) -> float:
         return -gamma_gamma_log_likelihood(GammaGammaParams(*np.exp(log_params)), x, m).sum()
