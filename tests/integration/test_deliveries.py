@@ -474,6 +474,16 @@ def test_backfill_publishes_each_date_in_turn(site):
         "select count(*) from reporting.customer_facts "
         "where as_of_date = '2026-03-29' and last_order_date > '2026-03-29'",
     ) == [(0,)]
+    # the date reaches dbt outside --vars: the second build reused the first one's parse of
+    # the project, and what it ran (models and the date-filtered tests) is for its own date
+    newest = max(
+        (DBT_PROJECT_DIR / "target").glob("crm_dbt_models-*"), key=lambda p: p.stat().st_mtime
+    )
+    log = (newest / "dbt.log").read_text(encoding="utf-8")
+    assert "Partial parsing enabled" in log and "Unable to do partial parsing" not in log
+    compiled = "\n".join(p.read_text("utf-8") for p in (newest / "compiled").rglob("*.sql"))
+    assert "cast('2026-03-30' as date)" in compiled
+    assert "2026-03-29" not in compiled and "1970-01-01" not in compiled
 
 
 def test_rows_of_a_failed_run_never_reach_a_later_publication(
