@@ -32,8 +32,10 @@ intervals as (
 ),
 
 documents as (
-    select distinct customer_id from {{ ref('stg_erp__payments') }}
-    where doc_date <= {{ as_of_date() }}
+    -- customers with AR documents dated on or before the as-of date: the ledger's
+    -- fingerprints of this build, not another scan of every payment document
+    select customer_id from {{ ref('int_ar_ledger_customers') }}
+    where document_count > 0
 ),
 
 windowed as (
