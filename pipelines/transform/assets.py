@@ -114,7 +114,7 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def keep_parsed_project(invocation_target: Path) -> bool:
+def keep_parsed_project(invocation_target: Path) -> None:
     """Make the project as a build parsed it the one the next build starts from.
 
     dagster-dbt seeds each invocation's target folder with the project's
@@ -122,15 +122,15 @@ def keep_parsed_project(invocation_target: Path) -> bool:
     seed comes from `dbt parse` without the pipeline's --vars, so without this every build
     would parse the whole project again (about 3 s). dbt itself checks the kept parse
     against the files, vars, profile and environment of the next build and re-parses what
-    differs. Returns whether a parse was kept."""
-    parsed = Path(dbt_project.project_dir) / invocation_target / "partial_parse.msgpack"
+    differs."""
+    project = Path(dbt_project.project_dir)
+    parsed = project / invocation_target / "partial_parse.msgpack"
     if not parsed.exists():
-        return False
-    seed = Path(dbt_project.project_dir) / dbt_project.target_path / "partial_parse.msgpack"
+        return
+    seed = project / dbt_project.target_path / "partial_parse.msgpack"
     tmp = seed.with_name(f".{seed.name}.{os.getpid()}.tmp")
     shutil.copyfile(parsed, tmp)
     os.replace(tmp, seed)  # atomic: a build starting now reads the old or the new parse
-    return True
 
 
 class CrmDbtTranslator(DagsterDbtTranslator):
