@@ -60,17 +60,46 @@ def main() -> None:
     show_default=True,
     help="gb18030 writes files the way Chinese ERPs export them.",
 )
-def generate(out: Path, customers: int, days: int, end_date, seed: int, encoding: str) -> None:
-    """Write a realistic, deterministic demo extract set (all eight extracts of SPEC §2)."""
-    from pipelines.demo.generator import DemoSpec
+@click.option(
+    "--truth",
+    "truth_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the planted truth, outside the landing folder (default: beside it, "
+    "OUT_truth.csv).",
+)
+def generate(
+    out: Path,
+    customers: int,
+    days: int,
+    end_date,
+    seed: int,
+    encoding: str,
+    truth_path: Path | None,
+) -> None:
+    """Write a realistic, deterministic demo extract set (the eight extracts of SPEC §2 and
+    credit reviews), and the truth planted in it: which customers pay steadily, chronically
+    late, worse and worse or not at all, bounced a bill, churned, grew, or ran out of a
+    product (never ingested, never published)."""
+    import polars as pl
+
+    from pipelines.demo.generator import TRUTH_KINDS, DemoSpec, truth_path_for
     from pipelines.demo.generator import generate as write_demo
 
     end = end_date.date() if end_date else date.today() - timedelta(days=1)
     spec = DemoSpec(customers=customers, days=days, end_date=end, seed=seed, encoding=encoding)
-    counts = write_demo(out, spec)
+    truth = truth_path or truth_path_for(out)
+    try:
+        counts = write_demo(out, spec, truth)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote demo extracts for {spec.start_date} .. {spec.end_date} to {out}")
     for extract, n in counts.items():
-        click.echo(f"  {extract:<11} {n:>10,} rows")
+        click.echo(f"  {extract:<14} {n:>10,} rows")
+    kinds = dict(pl.read_csv(truth, columns=["kind"])["kind"].value_counts().iter_rows())
+    click.echo(f"wrote the planted truth (as of {spec.end_date}, never ingested) to {truth}")
+    for kind in TRUTH_KINDS:
+        click.echo(f"  {kind:<19} {kinds.get(kind, 0):>7,} rows")
 
 
 @main.command()

@@ -73,6 +73,9 @@ class RfmSegment(_Strict):
 
 class RfmConfig(_Strict):
     segments: list[RfmSegment]
+    new_customer_max_days: int = Field(ge=0)
+    new_segment: str = Field(min_length=1)
+    new_cell_otherwise: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _covers_every_cell_once(self) -> RfmConfig:
@@ -84,6 +87,11 @@ class RfmConfig(_Strict):
             raise ValueError(
                 f"rfm.segments must cover each R x F cell 1-5 exactly once "
                 f"(missing {missing}, more than once {doubled})"
+            )
+        names = {s.segment for s in self.segments}
+        if self.new_segment not in names or self.new_cell_otherwise not in names:
+            raise ValueError(
+                "rfm.new_segment and rfm.new_cell_otherwise must be segments of the grid"
             )
         return self
 
@@ -99,6 +107,7 @@ class ValueClassConfig(_Strict):
     mgc_top_share: float = Field(gt=0, lt=1)
     mgc_min_prior_12m_net_sales: float = Field(ge=0)
     mgc_min_growth_rate: float
+    mgc_min_p_alive: float = Field(ge=0, le=1)
     return_handling_rate: float = Field(ge=0)
     overdue_carrying_rate: float = Field(ge=0)
     provision_91_180: float = Field(ge=0, le=1)
@@ -119,6 +128,11 @@ class SupplyCoverConfig(_Strict):
     peak_min_days_of_cover: float = Field(ge=0)
     peak_lead_days: int = Field(ge=0)
     max_stock_age_days: int = Field(ge=0)
+    # the ERP lists only products in stock: one bought but absent from a recent snapshot
+    # holds none (its cover is 0 days); false leaves its cover unknown
+    erp_omits_zero_stock_lines: bool = True
+    # sell-in value (net sales, CNY) over the sell-in window a product needs to raise a flag
+    min_sell_in_value_cny: float = Field(ge=0)
     peak_seasons: dict[str, list[date]]
 
     @model_validator(mode="after")
@@ -165,9 +179,75 @@ class ChurnConfig(_Strict):
     fallback_days: int = Field(gt=0)
 
 
-class BehaviourBand(_Strict):
-    max_avg_days_late: float | None = Field(default=None, ge=0)
-    factor: float = Field(ge=0, le=1)
+# The figures a credit-rating component can score (pipelines/scoring/credit.py computes them).
+RATING_FIGURES = (
+    "late_invoice_share_12m",
+    "avg_days_late_12m",
+    "bounced_payments_12m",
+    "extension_requests_12m",
+    "overdue_share",
+    "beyond_90_share",
+    "cooperation_years",
+    "active_months_12m",
+    "net_sales_12m",
+    "margin_rate_12m",
+    "security_cover",
+    "has_guarantor",
+)
+
+
+class RatingComponent(_Strict):
+    """One scorecard line: the points of the first band the figure falls in."""
+
+    component: Literal[RATING_FIGURES]  # type: ignore[valid-type]
+    group: str = Field(min_length=1)
+    direction: Literal["at_most", "at_least"]
+    bands: list[tuple[float, float]] = Field(min_length=1)  # (bound, points)
+    otherwise: float = Field(ge=0)
+    missing: float = Field(ge=0)
+
+    @property
+    def max_points(self) -> float:
+        return max([p for _, p in self.bands] + [self.otherwise, self.missing])
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> RatingComponent:
+        bounds = [b for b, _ in self.bands]
+        ordered = sorted(bounds) if self.direction == "at_most" else sorted(bounds, reverse=True)
+        if bounds != ordered or len(set(bounds)) != len(bounds):
+            raise ValueError(
+                f"rating component {self.component}: bounds must "
+                + ("ascend" if self.direction == "at_most" else "descend")
+            )
+        return self
+
+
+class RatingConfig(_Strict):
+    components: list[RatingComponent] = Field(min_length=1)
+    review_weight: float = Field(ge=0, le=1)
+    review_valid_days: int = Field(gt=0)
+    a_min: float
+    b_min: float
+    c_min: float
+
+    @model_validator(mode="after")
+    def _valid(self) -> RatingConfig:
+        names = [c.component for c in self.components]
+        if len(set(names)) != len(names):
+            raise ValueError("credit.rating.components: each figure once")
+        if not 100 >= self.a_min > self.b_min > self.c_min >= 0:
+            raise ValueError("credit.rating: 100 >= a_min > b_min > c_min >= 0 required")
+        total = sum(c.max_points for c in self.components)
+        if abs(total - 100) > 1e-9:
+            raise ValueError(f"credit.rating.components: maximum points add up to {total}, not 100")
+        return self
+
+
+class DeterioratingConfig(_Strict):
+    min_rise_days: float = Field(gt=0)
+    min_rise_standard_errors: float = Field(ge=0)
+    min_recent_invoices: int = Field(ge=1)
+    min_baseline_invoices: int = Field(ge=1)
 
 
 class CreditConfig(_Strict):
@@ -176,26 +256,28 @@ class CreditConfig(_Strict):
     overdue_flag_days: Literal[60]
     bounced_lookback_days: int = Field(gt=0)
     bad_debt_days: Literal[180]
+    rating: RatingConfig
+    a_unlimited: bool
+    a_limit_multiplier: float = Field(gt=0)
+    a_min_limit_cny: float = Field(ge=0)
     b_limit_multiplier: float = Field(gt=0)
-    behaviour_factors: list[BehaviourBand] = Field(min_length=1)
-    c_limit_cny: float = Field(ge=0)
+    b_min_limit_cny: float = Field(ge=0)
+    c_limit_multiplier: float = Field(gt=0)
+    c_min_limit_cny: float = Field(ge=0)
+    c_max_limit_cny: float = Field(ge=0)
+    min_sales_days: int = Field(ge=1, le=365)
     new_customer_limit_cny: float = Field(ge=0)
     new_customer_max_months: int = Field(ge=0)
     new_customer_min_orders: int = Field(ge=0)
-    deteriorating_min_trend_days: float = Field(gt=0)
-    deteriorating_min_extensions_90d: int = Field(ge=1)
+    limit_loosen_share: float = Field(gt=0)
+    limit_tighten_share: float = Field(gt=0, le=1)
+    limit_step_days: int = Field(ge=1)
+    deteriorating: DeterioratingConfig
+    repeated_extensions_min_90d: int = Field(ge=1)
+    repeated_extensions_min_share: float = Field(ge=0, le=1)
     company_assets_cny: float = Field(gt=0)
     ar_warning_share: float = Field(gt=0, le=1)
     concentration_top_n: int = Field(ge=1)
-
-    @model_validator(mode="after")
-    def _bands_ascend_to_an_open_end(self) -> CreditConfig:
-        bounds = [b.max_avg_days_late for b in self.behaviour_factors]
-        if bounds[-1] is not None or None in bounds[:-1]:
-            raise ValueError("behaviour_factors: only the last band, and it must, have no max")
-        if bounds[:-1] != sorted(bounds[:-1]):
-            raise ValueError("behaviour_factors: max_avg_days_late must ascend")
-        return self
 
 
 class IngestionConfig(_Strict):

@@ -26,6 +26,7 @@ from pipelines.quality.checks import (
 from pipelines.resources import crm_resource_from_env
 from pipelines.scoring.assets import (
     credit_flags,
+    credit_ratings,
     customer_tiers,
     key_account_supply_cover,
     prospect_grades,
@@ -61,6 +62,7 @@ defs = dg.Definitions(
     assets=[
         raw_extracts,
         crm_dbt_models,
+        credit_ratings,
         customer_tiers,
         credit_flags,
         prospect_grades,

@@ -66,6 +66,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "payments": {"customer_id": "customers"},
     "inventory": {"customer_id": "customers", "product_id": "products"},
     "complaints": {"customer_id": "customers"},
+    "credit_reviews": {"customer_id": "customers"},
     "targets": {"customer_id": "customers", "product_id": "products"},
 }
 # The manufacturer's own distribution centre in inventory: not a customer.
@@ -226,6 +227,25 @@ EXTRACTS: dict[str, Extract] = {
                 Column("severity", "int", required=True, min_value=1, max_value=3),
                 Column("resolved_date", "date"),
                 Column("satisfaction_score", "int", min_value=1, max_value=5),
+            ),
+        ),
+        Extract(
+            # 客户信用调查: the credit investigation checklist's three parts, scored 0-100
+            # (100 = best), and the security the company holds; no free text, no PII
+            name="credit_reviews",
+            kind="delta",
+            optional=True,
+            key=("customer_id", "review_date"),
+            date_column="review_date",
+            columns=(
+                Column("customer_id", required=True),
+                Column("review_date", "date", required=True),
+                Column("operating_score", "int", min_value=0, max_value=100),  # 经营状况
+                Column("financial_score", "int", min_value=0, max_value=100),  # 财务现状
+                Column("payment_score", "int", min_value=0, max_value=100),  # 支付状况
+                Column("has_guarantor", domain=("true", "false")),
+                Column("collateral_amount", "amount", min_value=0),  # CNY
+                Column("reviewer_id"),
             ),
         ),
         Extract(

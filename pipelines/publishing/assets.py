@@ -12,7 +12,13 @@ from pipelines.publishing.publish import publish
 from pipelines.publishing.report import RunFacts, build_report
 from pipelines.quality.results import ensure_audit_table, record_publication
 from pipelines.resources import CrmResource, checkpoint_work_db
-from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
+from pipelines.scoring.assets import (
+    CREDIT_FLAGS,
+    CREDIT_RATINGS,
+    CUSTOMER_TIERS,
+    PROSPECT_GRADES,
+    SUPPLY_COVER,
+)
 from pipelines.transform.assets import (
     CUSTOMER_FACTS,
     MONTHLY_MARTS,
@@ -27,6 +33,7 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
     key=PUBLISHED_WAREHOUSE,
     deps=[
         CUSTOMER_TIERS,
+        CREDIT_RATINGS,
         CREDIT_FLAGS,
         CUSTOMER_FACTS,
         PRODUCT_PERFORMANCE,

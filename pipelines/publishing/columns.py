@@ -14,12 +14,21 @@ TABLES = {
     "customer_facts": "Customer facts (SPEC F1) per customer and as-of date; built by dbt.",
     "customer_tiers": "Customer tiers per customer and as-of date: ABC, size, grades, RFM, "
     "CLV, value, development and dimension classes, recommended treatment (F4-F13).",
-    "credit_flags": "AR aging, payment behaviour, credit limit, flags with reason codes, the "
-    "recommended action and since when, per customer and as-of date (F21-F24).",
+    "credit_flags": "AR aging, payment behaviour, the credit rating (score and class A-D), the "
+    "credit limit and how it was reached, exposure, flags with reason codes and the figures "
+    "behind them, the recommended action and since when, per customer and as-of date "
+    "(F21-F24).",
+    "credit_scorecard": "The credit rating component by component, per customer and as-of "
+    "date: the figure each scorecard line reads, the points it gave and the most it can "
+    "give (F23); credit_score = (1 - review weight) x the sum of the points + review weight "
+    "x the review score when a credit review is in force, else the sum.",
     "customer_monthly_performance": "Customer x month: net sales, margin, orders, share of "
     "company sales and achievement vs target (F2); built by dbt.",
     "customer_retention_monthly": "Month: active, retained, lost and new customers and the "
     "retention rate (F19); built by dbt.",
+    "region_monthly_performance": "Sales region x month: net sales, margin, customers who "
+    "bought, share of company sales and achievement vs the region target (whole months of "
+    "the loaded sales history); built by dbt.",
     "product_performance": "Product x month: sales composition and ABC, achievement vs target, "
     "margin rate, channel inventory turnover, cross and contribution ratios (F14-F17); built "
     "by dbt.",
@@ -28,6 +37,9 @@ TABLES = {
     "supply_cover": "Key-account supply assurance per key account (vip, large or ABC A), "
     "product and as-of date: days of channel stock cover and the flag below the threshold "
     "in force, stricter before peak seasons (F18).",
+    "key_account_supply_risk": "Key-account supply assurance per key account and as-of date: "
+    "products in scope, at risk and out of stock, the sell-in value at risk, ranked so the "
+    "accounts with most at risk come first (F18).",
     "credit_flag_changes": "Credit reason codes raised and cleared per customer between an "
     "as-of date and the previous one computed, with the action before and after (F24 history).",
     "credit_company_view": "Company credit position per as-of date: total AR against the "
@@ -75,8 +87,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "rfm_f": "Frequency score 1-5 by quintile.",
         "rfm_m": "Monetary score 1-5 by quintile.",
         "rfm_code": "The three scores concatenated, e.g. 545.",
-        "rfm_segment": "Named segment from the R x F grid of the configuration; Lost = no "
-        "purchase in 12m.",
+        "rfm_segment": "Named segment from the R x F grid of the configuration; New = first "
+        "purchase within rfm.new_customer_max_days (whatever the cell); Lost = no purchase in "
+        "12m.",
         "p_alive": "F8 BG/NBD probability that the customer is still active.",
         "expected_purchases_365d": "F8 BG/NBD expected purchase days in the next 365 days.",
         "expected_spend": "F8 Gamma-Gamma expected spend per purchase day, CNY (population "
@@ -87,21 +100,28 @@ COLUMNS: dict[str, dict[str, str]] = {
         "cost_to_serve_12m": "F9 cost to serve, CNY: returns handling, overdue carrying cost "
         "and bad-debt provision.",
         "net_value_12m": "F9 12m gross margin minus cost to serve, CNY.",
-        "value_class": "F9 MVC (most valuable) / MGC (most growth) / BZC (below zero) / normal.",
+        "value_class": "F9 MVC (most valuable) / MGC (most growth: active, p_alive at or above "
+        "value_classes.mgc_min_p_alive, not a churn risk, enough prior volume) / BZC (below "
+        "zero) / normal; closed customers are never MVC or MGC.",
         "development_class": "F12 mass_distribution / deep_distribution / brand from the price "
         "tier with most 12m sales.",
         "need_category": "F11 product category with the largest 12m net sales.",
         "frequency_band": "F11 high / medium / low by orders per month over 12m.",
         "cooperation_band": "F11 long_term (at least 3 years) / short_term.",
-        "satisfaction_band": "F11 high / mid / low from complaint satisfaction (null without "
-        "the complaints extract).",
+        "satisfaction_band": "F11 high / mid / low from complaint satisfaction scores; mid "
+        "with complaints but no score; unknown without complaints in 12m or without the "
+        "complaints extract (no complaint is not a sign of satisfaction).",
         "median_order_interval_days": "Median days between consecutive order dates.",
         "is_churn_risk": "F19 true when days since the last order exceed 3 x the median gap "
         "(90 days with fewer than two order days); null for never-buyers.",
         "churn_risk_reason": "Why the customer is at risk of churning.",
-        "recommended_treatment": "key_service / develop_to_a / maintain / exit_review / "
-        "reactivate (bought before, nothing in 12m) / win_first_order (never bought), from the "
-        "profit grade and value class.",
+        "credit_class": "F23 credit class A-D of the same date (reporting.credit_flags).",
+        "recommended_treatment": "First that applies: collect_and_exit (closed, still owes) / "
+        "exit (closed) / exit_review (BZC) / win_first_order (never bought) / reactivate "
+        "(nothing in 12m) / protect_and_secure (profit grade A or B with credit class C or D "
+        "or AR over 60 days past due: protect the relationship, secure the receivable) / "
+        "win_back (churn risk, grade A or B) / reactivate (other churn risks) / by profit "
+        "grade: key_service (A), develop_to_a (B), maintain (C), exit_review (D).",
         "config_version": "Version of config/crm.yaml that produced the row.",
     },
     "credit_flags": {
@@ -120,18 +140,52 @@ COLUMNS: dict[str, dict[str, str]] = {
         "dso": "Days sales outstanding = ar_balance / (net sales of the last 90 days / 90).",
         "max_days_past_due": "Days past due of the oldest open item.",
         # F22 payment behaviour columns: described by the customer_payment_behaviour model
-        "abc_class": "The customer's ABC class on the same date (drives the limit).",
-        "is_new_customer": "Onboarded less than 6 months ago or fewer than 3 orders.",
-        "behaviour_factor": "F23 factor applied to a B customer's limit for its payment "
-        "behaviour (1 when it pays on time or has no history; bands in config/crm.yaml).",
-        "credit_limit": "F23 credit limit, CNY; null = unlimited (A customers, monitored). "
-        "New customers: the new-customer limit; B: payment terms x average daily 12m sales x "
-        "multiplier x behaviour_factor, at least the C limit; C: the C limit.",
-        "utilisation": "ar_balance / credit_limit (null when unlimited).",
-        "reason_codes": "F24 flags, each calling for an action: NEW_CUSTOMER_CAP (on the "
-        "new-customer limit: none), OVER_LIMIT and DETERIORATING (days-late trend or extension "
-        "requests rising: require_guarantee_or_deposit), OVERDUE_60 (reduce_supply), "
-        "BOUNCED_PAYMENT_90D (cash_on_delivery), BAD_DEBT_RISK_180 (hold_shipments).",
+        "abc_class": "The customer's sales ABC class on the same date (context; the limit "
+        "follows the credit class).",
+        "customer_status": "active / prospect / closed, from the master in force (closed: no "
+        "credit).",
+        "behaviour_score": "F23 sum of the scorecard points (0-100) from payment record, AR "
+        "quality, relationship, size and value and security; see reporting.credit_scorecard.",
+        "review_date": "Date of the latest credit review in force (credit_reviews extract, at "
+        "most credit.rating.review_valid_days old); null without one.",
+        "review_score": "Mean of that review's operating, financial and payment scores (0-100).",
+        "credit_score": "F23 credit score 0-100: (1 - review weight) x behaviour_score + review "
+        "weight x review_score with a review in force, else behaviour_score.",
+        "credit_class": "F23 credit class from the score: A >= credit.rating.a_min, B >= b_min, "
+        "C >= c_min, else D (cash on delivery only).",
+        "rating_basis": "behaviour_and_review (a credit review is in force) or behaviour_only.",
+        "is_new_customer": "Onboarded or first ordering less than 6 months ago, or fewer than 3 "
+        "orders: the limit starts small.",
+        "payment_terms_days": "Payment terms in force, days (0 = cash: no credit).",
+        "average_daily_sales": "12m net sales over the days since the first order (at least "
+        "credit.min_sales_days, at most 365), CNY a day.",
+        "expected_exposure": "payment_terms_days x average_daily_sales: what the customer owes "
+        "in the ordinary course, CNY.",
+        "deposit_amount": "Deposit held (customer master), CNY: reduces the exposure.",
+        "collateral_amount": "Collateral from the credit review in force, CNY: reduces the "
+        "exposure.",
+        "has_guarantor": "The credit review in force records a guarantor (null without one).",
+        "exposure": "ar_balance - deposit_amount - collateral_amount, CNY: what utilisation and "
+        "OVER_LIMIT read.",
+        "credit_limit_target": "The limit the credit class calls for, CNY: A expected exposure x "
+        "a_limit_multiplier (at least a_min_limit_cny); B expected exposure x "
+        "b_limit_multiplier x 0.8-1.2 by score (at least b_min_limit_cny); C expected exposure "
+        "x c_limit_multiplier within c_min/c_max_limit_cny; D, closed and 0-day terms 0; new "
+        "customers at most new_customer_limit_cny; null = unlimited (only with a_unlimited).",
+        "previous_credit_limit": "The limit of the customer's previous as-of date computed.",
+        "credit_limit": "F23 credit limit in force, CNY (0 = no credit, cash on delivery; null "
+        "= unlimited, only where configured): the target, reached from the previous limit by "
+        "at most limit_loosen_share up / limit_tighten_share down per limit_step_days.",
+        "limit_basis": "How the limit was reached, in words.",
+        "utilisation": "exposure / credit_limit (null without a positive limit).",
+        "reason_codes": "F24 flags, each calling for an action: NEW_CUSTOMER_CAP (informs: "
+        "none); OVER_LIMIT (exposure over a positive limit), DETERIORATING (days late of the "
+        "last 91 days, open past-due invoices included, well above the customer's own "
+        "baseline on enough invoices) and REPEATED_EXTENSIONS: require_guarantee_or_deposit; "
+        "OVERDUE_60: reduce_supply; CREDIT_CLASS_D and BOUNCED_PAYMENT_90D: "
+        "cash_on_delivery; BAD_DEBT_RISK_180 and CLOSED_WITH_BALANCE: hold_shipments. "
+        "DETERIORATING and REPEATED_EXTENSIONS need a balance owed.",
+        "reason_details": "One text per reason code with the figures that raised it.",
         "is_flagged": "True when the reason codes call for an action (recommended_action is "
         "not none); NEW_CUSTOMER_CAP alone informs without flagging.",
         "recommended_action": "none / require_guarantee_or_deposit / reduce_supply / "
@@ -139,6 +193,23 @@ COLUMNS: dict[str, dict[str, str]] = {
         "flagged_since": "First as-of date of the customer's current unbroken run of flagged "
         "as-of dates computed (null when not flagged): when it started deteriorating.",
         "action_since": "First as-of date of the current unbroken run of this recommended_action.",
+        "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "credit_scorecard": {
+        "customer_id": "Customer business key.",
+        "as_of_date": "Business date of the rating.",
+        "component_group": "payment_record / ar_quality / relationship / size_and_value / "
+        "security, or credit_review for the review's score.",
+        "component": "The figure scored (config/crm.yaml credit.rating.components): "
+        "late_invoice_share_12m, avg_days_late_12m (open past-due invoices counted with their "
+        "days overdue so far), bounced_payments_12m, extension_requests_12m, overdue_share and "
+        "beyond_90_share (of the open receivable), cooperation_years, active_months_12m, "
+        "net_sales_12m, margin_rate_12m, security_cover ((deposit + collateral) / expected "
+        "exposure), has_guarantor (1 = yes); review_score.",
+        "figure": "The customer's value of that figure (null: could not be computed, scored "
+        "as `missing`).",
+        "points": "Points the component gave (null for review_score, which is blended by weight).",
+        "max_points": "The most the component can give (all components add up to 100).",
         "config_version": "Version of config/crm.yaml that produced the row.",
     },
     "credit_flag_changes": {
@@ -182,9 +253,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ar_balance": "What the customer owes, CNY.",
         "overdue_amount": "Open amount past due, CNY.",
         "ar_over_180": "Open amount more than 180 days past due, CNY.",
-        "credit_limit": "F23 limit, CNY (null = unlimited).",
-        "utilisation": "ar_balance / credit_limit.",
+        "exposure": "ar_balance less deposit and collateral, CNY.",
+        "credit_class": "F23 credit class A-D.",
+        "credit_score": "F23 credit score 0-100.",
+        "credit_limit": "F23 limit in force, CNY (0 = no credit; null = unlimited).",
+        "utilisation": "exposure / credit_limit.",
         "reason_codes": "F24 reason codes.",
+        "reason_details": "The figures behind each reason code.",
         "recommended_action": "The action the flags call for (never none here).",
         "flagged_since": "Since when the customer has been flagged without a break.",
         "abc_class": "F4 ABC class.",
@@ -211,19 +286,64 @@ COLUMNS: dict[str, dict[str, str]] = {
         "abc_class": "The customer's F4 ABC class on the as-of date.",
         "stock_snapshot_date": "Date of the latest channel inventory snapshot of this customer "
         "and product on or before the as-of date (null = none).",
-        "stock_quantity": "Channel stock held by the customer on that snapshot date.",
+        "stock_quantity": "Channel stock held by the customer on that snapshot date (0 when "
+        "the product is absent from a recent snapshot and the ERP omits zero-stock lines).",
+        "stock_counted_as_zero": "True when the product is absent from the customer's recent "
+        "latest snapshot, was not bought after it, and counts as zero stock "
+        "(supply_cover.erp_omits_zero_stock_lines).",
         "sell_in_quantity": "Sales quantity to the customer, net of returns, over the last "
         "sell_in_days days up to the as-of date.",
+        "sell_in_value": "Net sales to the customer of the product (returns netted) over the "
+        "same days, CNY.",
+        "last_purchase_date": "The last order date in the window with a positive quantity "
+        "(null = none).",
         "sell_in_days": "Length of the sell-in window, days (configuration).",
         "avg_daily_sell_in": "sell_in_quantity / sell_in_days.",
         "days_of_cover": "stock_quantity / avg_daily_sell_in; null when there is no recent "
-        "stock snapshot or no sell-in (see cover_note).",
+        "stock snapshot, the product is not on it while the ERP lists zero-stock lines or was "
+        "bought after it, or there is no sell-in (see cover_note).",
         "peak_season": "The peak season (spring_festival, mid_autumn) whose date is within the "
         "configured lead days after the as-of date; null outside those weeks.",
         "threshold_days": "Minimum days of cover in force on the as-of date (the stricter peak "
         "threshold during a peak_season).",
-        "is_below_threshold": "True when days_of_cover < threshold_days: supply at risk.",
-        "cover_note": "Why days_of_cover is null (null when it is computed).",
+        "has_min_sell_in": "True when sell_in_value reaches supply_cover.min_sell_in_value_cny: "
+        "only such products raise a flag.",
+        "is_below_threshold": "True when days_of_cover < threshold_days and has_min_sell_in: "
+        "supply at risk.",
+        "cover_note": "Why days_of_cover is null, that the stock was counted as zero, or why a "
+        "product short of the threshold is not flagged (its sell-in is below the minimum); "
+        "null when none applies.",
+        "config_version": "Version of config/crm.yaml that produced the row.",
+    },
+    "key_account_supply_risk": {
+        "customer_id": "Key account's business key (size tier vip or large, or ABC class A) "
+        "with at least one product in scope of supply_cover.",
+        "as_of_date": "Business date the cover is computed for.",
+        "size_tier": "The customer's F5 size tier on the as-of date.",
+        "abc_class": "The customer's F4 ABC class on the as-of date.",
+        "stock_snapshot_date": "The customer's latest channel inventory snapshot on or before "
+        "the as-of date (null = none).",
+        "products_in_scope": "Products of the account in supply_cover: bought in the sell-in "
+        "window or held on a recent snapshot.",
+        "products_with_min_sell_in": "Of those, products whose sell-in value reaches the "
+        "minimum for a flag.",
+        "products_at_risk": "Products flagged (is_below_threshold): cover below the threshold "
+        "and the minimum sell-in.",
+        "stock_outs": "Of the products at risk, those with zero stock.",
+        "stock_outs_not_on_snapshot": "Of the stock-outs, those absent from the latest "
+        "snapshot and counted as zero stock.",
+        "products_cover_unknown": "Products bought in the window whose days of cover are "
+        "unknown (no recent snapshot, or absent from it while zero lines are listed or "
+        "bought after it).",
+        "min_days_of_cover": "Smallest days of cover among the products with the minimum "
+        "sell-in (null = none known).",
+        "sell_in_value": "Net sales of the products in scope over the sell-in window, CNY.",
+        "sell_in_value_at_risk": "Net sales of the products at risk over the sell-in window, "
+        "CNY: what the account buys of what is running out.",
+        "threshold_days": "Minimum days of cover in force on the as-of date.",
+        "peak_season": "The peak season in force on the as-of date (null = none).",
+        "risk_rank": "1 = the account with the largest sell_in_value_at_risk (then more "
+        "products at risk, fewer days of cover); null when no product is at risk.",
         "config_version": "Version of config/crm.yaml that produced the row.",
     },
     "prospect_grades": {

@@ -34,6 +34,10 @@ PER_AS_OF_TABLES: dict[str, tuple[str, str]] = {
     "customer_facts": ("marts.customer_facts", "as_of_date, customer_id"),
     "customer_tiers": ("scoring.customer_tiers", "as_of_date, customer_id"),
     "credit_flags": ("scoring.credit_flags", "as_of_date, customer_id"),
+    "credit_scorecard": (
+        "scoring.credit_scorecard",
+        "as_of_date, customer_id, component_group, component",
+    ),
     "tier_migrations": ("scoring.tier_migrations", "as_of_date, customer_id, dimension"),
     "credit_flag_changes": (
         "scoring.credit_flag_changes",
@@ -44,6 +48,10 @@ PER_AS_OF_TABLES: dict[str, tuple[str, str]] = {
     "customer_composition": ("scoring.customer_composition", "as_of_date, dimension, segment"),
     "prospect_grades": ("scoring.prospect_grades", "as_of_date, prospect_id"),
     "supply_cover": ("scoring.supply_cover", "as_of_date, customer_id, product_id"),
+    "key_account_supply_risk": (
+        "scoring.key_account_supply_risk",
+        "as_of_date, risk_rank nulls last, customer_id",
+    ),
 }
 # Tables rebuilt whole by every run (validated in it), and the audit trail: published table
 # -> the query over the working database (attached as `work`).
@@ -53,6 +61,9 @@ WHOLE_TABLES: dict[str, str] = {
     ),
     "customer_retention_monthly": (
         "select * from work.marts.customer_retention_monthly order by month"
+    ),
+    "region_monthly_performance": (
+        "select * from work.marts.region_monthly_performance order by month, region"
     ),
     "product_performance": (
         "select * from work.marts.product_performance order by month, product_id"

@@ -15,7 +15,13 @@ from pipelines.partitions import as_of_partitions
 from pipelines.quality.results import record
 from pipelines.quality.validation import CheckOutcome, validate_table
 from pipelines.resources import CrmResource
-from pipelines.scoring.assets import CREDIT_FLAGS, CUSTOMER_TIERS, PROSPECT_GRADES, SUPPLY_COVER
+from pipelines.scoring.assets import (
+    CREDIT_FLAGS,
+    CREDIT_RATINGS,
+    CUSTOMER_TIERS,
+    PROSPECT_GRADES,
+    SUPPLY_COVER,
+)
 from pipelines.transform.assets import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
 
 RECONCILE_SALES = "reconcile_net_sales_with_extracts"
@@ -103,10 +109,12 @@ gx_product_performance = _gx_table_check(
 GX_MORE_TABLES = [
     _gx_table_check(CUSTOMER_TIERS, "tier_migrations", "scoring.tier_migrations"),
     _gx_table_check(CUSTOMER_TIERS, "customer_composition", "scoring.customer_composition"),
+    _gx_table_check(CREDIT_RATINGS, "credit_scorecard", "scoring.credit_scorecard"),
     _gx_table_check(CREDIT_FLAGS, "credit_flag_changes", "scoring.credit_flag_changes"),
     _gx_table_check(CREDIT_FLAGS, "credit_company_view", "scoring.credit_company_view"),
     _gx_table_check(CREDIT_FLAGS, "credit_watch_list", "scoring.credit_watch_list"),
     _gx_table_check(PROSPECT_GRADES, "prospect_grades", "scoring.prospect_grades"),
+    _gx_table_check(SUPPLY_COVER, "key_account_supply_risk", "scoring.key_account_supply_risk"),
     *[
         _gx_table_check(key, key.path[-1], f"marts.{key.path[-1]}", per_as_of_date=False)
         for key in MONTHLY_MARTS

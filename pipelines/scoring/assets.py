@@ -10,19 +10,23 @@ from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 from pipelines.scoring.composition import customer_composition
 from pipelines.scoring.credit import (
+    CREDIT_CLASSES,
     SINCE_COLUMNS,
     company_view,
     flag_changes,
     flag_customers,
+    rate_customers,
     watch_list,
 )
 from pipelines.scoring.customer_value import score_customers
 from pipelines.scoring.history import tier_migrations
 from pipelines.scoring.prospects import grade_prospects
-from pipelines.scoring.supply import supply_cover
+from pipelines.scoring.supply import key_account_supply_risk, supply_cover
 from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS, PAYMENT_BEHAVIOUR
 
 CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
+CREDIT_RATINGS = dg.AssetKey(["scoring", "credit_ratings"])
+CREDIT_REVIEWS = dg.AssetKey(["staging", "stg_erp__credit_reviews"])
 CREDIT_FLAGS = dg.AssetKey(["scoring", "credit_flags"])
 PROSPECT_GRADES = dg.AssetKey(["scoring", "prospect_grades"])
 PROSPECTS_IN_FORCE = dg.AssetKey(["intermediate", "int_prospects_in_force"])
@@ -35,13 +39,34 @@ def _read_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: str) -> pl.Da
     return con.execute(f"select * from {table} where as_of_date = ?::date", [as_of]).pl()
 
 
+def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether the table or view `schema.name` exists in the working database."""
+    return bool(
+        con.execute(
+            "select count(*) from (select schema_name, table_name as name from duckdb_tables() "
+            "union all select schema_name, view_name from duckdb_views()) "
+            "where schema_name || '.' || name = ?",
+            [relation],
+        ).fetchone()[0]
+    )
+
+
+def _latest_before(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], as_of: str
+) -> pl.DataFrame:
+    """Each customer's latest row of `table` before `as_of` (empty when there is none)."""
+    if not _exists(con, table):
+        return pl.DataFrame()
+    return con.execute(
+        f"select {', '.join(columns)} from {table} where as_of_date < ?::date "
+        "qualify row_number() over (partition by customer_id order by as_of_date desc) = 1",
+        [as_of],
+    ).pl()
+
+
 def _previous(con: duckdb.DuckDBPyConnection, table: str, as_of: str):
     """The rows of `table` at the latest as-of date before `as_of` (an empty frame if none)."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name || '.' || table_name = ?",
-        [table],
-    ).fetchone()[0]
-    if not exists:
+    if not _exists(con, table):
         return None, pl.DataFrame()
     previous_date = con.execute(
         f"select max(as_of_date) from {table} where as_of_date < ?::date", [as_of]
@@ -70,8 +95,65 @@ def write_partition(
 
 
 @dg.asset(
+    key=CREDIT_RATINGS,
+    deps=[CUSTOMER_FACTS, CUSTOMER_AR, PAYMENT_BEHAVIOUR, CREDIT_REVIEWS],
+    group_name="credit",
+    partitions_def=as_of_partitions,
+    backfill_policy=one_date_per_run,
+    kinds={"polars", "duckdb"},
+)
+def credit_ratings(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
+    """Credit rating per customer and as-of date (F23 as amended): a points scorecard of the
+    payment record, AR quality, relationship, size and value and security, blended with the
+    latest credit review when one is in force; the credit class A-D it gives; and the
+    credit limit, moved toward the class's target gradually from the previous as-of date's
+    limit. The scorecard, component by component, is scoring.credit_scorecard."""
+    config = crm.config()
+    as_of = context.partition_key
+    with crm.connect() as con:
+        facts = _read_as_of(con, "marts.customer_facts", as_of)
+        ar = _read_as_of(con, "marts.customer_ar", as_of)
+        behaviour = _read_as_of(con, "marts.customer_payment_behaviour", as_of)
+        reviews = (
+            con.execute(
+                "select * from staging.stg_erp__credit_reviews where review_date <= ?::date",
+                [as_of],
+            ).pl()
+            if _exists(con, "staging.stg_erp__credit_reviews")
+            else pl.DataFrame()
+        )
+        history = _latest_before(
+            con, "scoring.credit_ratings", ["customer_id", "as_of_date", "credit_limit"], as_of
+        )
+        ratings, scorecard = rate_customers(
+            facts, ar, behaviour, config.credit, config.version, reviews, history
+        )
+        write_partition(con, "scoring.credit_ratings", ratings, as_of)
+        write_partition(con, "scoring.credit_scorecard", scorecard, as_of)
+    if reviews.is_empty():
+        context.log.info(
+            "no credit review has landed (optional credit_reviews extract): "
+            "the ratings rest on payment behaviour only"
+        )
+    classes = dict(ratings.group_by("credit_class").len().iter_rows())
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": ratings.height,
+            "credit_classes": dg.MetadataValue.json({c: classes.get(c, 0) for c in CREDIT_CLASSES}),
+            "with_review": int((ratings["rating_basis"] == "behaviour_and_review").sum()),
+            "no_credit": int((ratings["credit_limit"] == 0).sum()),
+            "limits_stepped": int(
+                (ratings["credit_limit"] != ratings["credit_limit_target"]).fill_null(False).sum()
+            ),
+            "distinct_limits": ratings["credit_limit"].n_unique(),
+            "config_version": config.version,
+        }
+    )
+
+
+@dg.asset(
     key=CUSTOMER_TIERS,
-    deps=[CUSTOMER_FACTS, CUSTOMER_AR],
+    deps=[CUSTOMER_FACTS, CUSTOMER_AR, CREDIT_RATINGS],
     group_name="customer_value",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
@@ -88,8 +170,9 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
     with crm.connect() as con:
         facts = _read_as_of(con, "marts.customer_facts", as_of)
         ar = _read_as_of(con, "marts.customer_ar", as_of)
+        ratings = _read_as_of(con, "scoring.credit_ratings", as_of)
         complaints_landed = con.execute("select count(*) > 0 from raw.complaints").fetchone()[0]
-        tiers = score_customers(facts, ar, config, complaints_landed)
+        tiers = score_customers(facts, ar, config, complaints_landed, ratings)
         write_partition(con, "scoring.customer_tiers", tiers, as_of)
         previous_date, previous = _previous(con, "scoring.customer_tiers", as_of)
         migrations = tier_migrations(previous, tiers).with_columns(
@@ -101,7 +184,7 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
             con, "scoring.customer_composition", customer_composition(tiers, facts), as_of
         )
     if not complaints_landed:
-        context.log.info("complaints extract has not landed: satisfaction_band is left empty")
+        context.log.info("complaints extract has not landed: satisfaction_band is unknown")
     counts = tiers.group_by("abc_class").len().sort("abc_class")
     return dg.MaterializeResult(
         metadata={
@@ -131,7 +214,7 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
 
 @dg.asset(
     key=CREDIT_FLAGS,
-    deps=[CUSTOMER_TIERS, CUSTOMER_AR, CUSTOMER_FACTS, PAYMENT_BEHAVIOUR],
+    deps=[CREDIT_RATINGS, CUSTOMER_TIERS, CUSTOMER_AR, PAYMENT_BEHAVIOUR],
     group_name="credit",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
@@ -147,22 +230,15 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
     as_of = context.partition_key
     with crm.connect() as con:
         tiers = _read_as_of(con, "scoring.customer_tiers", as_of)
-        facts = _read_as_of(con, "marts.customer_facts", as_of)
+        ratings = _read_as_of(con, "scoring.credit_ratings", as_of)
         ar = _read_as_of(con, "marts.customer_ar", as_of)
         behaviour = _read_as_of(con, "marts.customer_payment_behaviour", as_of)
         previous_date, previous = _previous(con, "scoring.credit_flags", as_of)
         # each customer's latest earlier row: what flagged_since and action_since go on from
-        history = (
-            con.execute(
-                f"select {', '.join(SINCE_COLUMNS)} from scoring.credit_flags "
-                "where as_of_date < ?::date "
-                "qualify row_number() over (partition by customer_id order by as_of_date desc) = 1",
-                [as_of],
-            ).pl()
-            if not previous.is_empty()
-            else pl.DataFrame()
+        history = _latest_before(con, "scoring.credit_flags", list(SINCE_COLUMNS), as_of)
+        flags = flag_customers(
+            ratings, tiers, ar, behaviour, config.credit, config.version, history
         )
-        flags = flag_customers(tiers, facts, ar, behaviour, config.credit, config.version, history)
         write_partition(con, "scoring.credit_flags", flags, as_of)
         changes = flag_changes(previous, flags).with_columns(
             as_of_date=pl.lit(date.fromisoformat(as_of)),
@@ -187,6 +263,15 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
         metadata={
             "dagster/row_count": flags.height,
             "flagged_customers": int(flags["is_flagged"].sum()),
+            "reason_codes": dg.MetadataValue.json(
+                dict(
+                    flags.select(pl.col("reason_codes").explode())
+                    .drop_nulls()
+                    .group_by("reason_codes")
+                    .len()
+                    .iter_rows()
+                )
+            ),
             "ar_balance_total": view["total_ar_balance"],
             "ar_to_warning_line": view["ar_to_warning_line"],
             "top_n_ar_share": view["top_n_ar_share"],
@@ -249,7 +334,9 @@ def key_account_supply_cover(
     context: dg.AssetExecutionContext, crm: CrmResource
 ) -> dg.MaterializeResult:
     """Key-account supply assurance (F18): days of channel stock cover per key account and
-    product, flagged below the threshold in force (stricter before a peak season)."""
+    product, flagged below the threshold in force (stricter before a peak season) when the
+    product has the minimum sell-in; and per key account the products at risk, ranked by
+    the sell-in value at risk (scoring.key_account_supply_risk)."""
     config = crm.config()
     as_of = context.partition_key
     with crm.connect() as con:
@@ -259,6 +346,8 @@ def key_account_supply_cover(
             cover, tiers, config.supply_cover, date.fromisoformat(as_of), config.version
         )
         write_partition(con, "scoring.supply_cover", frame, as_of)
+        risk = key_account_supply_risk(frame)
+        write_partition(con, "scoring.key_account_supply_risk", risk, as_of)
     if cover.filter(pl.col("stock_snapshot_date").is_not_null()).is_empty():
         context.log.info("no channel inventory has landed: days of cover cannot be computed")
     return dg.MaterializeResult(
@@ -266,6 +355,20 @@ def key_account_supply_cover(
             "dagster/row_count": frame.height,
             "key_accounts": frame["customer_id"].n_unique(),
             "below_threshold": int(frame["is_below_threshold"].sum()),
+            "counted_as_zero_stock": int(frame["stock_counted_as_zero"].sum()),
+            "accounts_at_risk": int((risk["products_at_risk"] > 0).sum()),
+            "sell_in_value_at_risk": float(risk["sell_in_value_at_risk"].sum()),
+            "top_accounts_at_risk": dg.MetadataValue.json(
+                risk.filter(pl.col("risk_rank") <= 10)
+                .select(
+                    "risk_rank",
+                    "customer_id",
+                    "products_at_risk",
+                    "stock_outs",
+                    "sell_in_value_at_risk",
+                )
+                .to_dicts()
+            ),
             "peak_season": str(config.supply_cover.peak_season(date.fromisoformat(as_of))),
             "config_version": config.version,
         }

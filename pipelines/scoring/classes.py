@@ -28,8 +28,11 @@ def cost_to_serve(cfg: ValueClassConfig) -> pl.Expr:
 def value_classes(frame: pl.DataFrame, cfg: ValueClassConfig) -> pl.DataFrame:
     """F9: BZC when 12m margin minus cost to serve is negative; else MVC for the top share of
     transacting customers by clv_12m (12m margin where CLV is null); else MGC for the top
-    share by growth among customers with enough prior volume and growth; else normal. The
-    shares count all transacting customers; BZC customers take no MVC or MGC place."""
+    share by growth among customers with enough prior volume and growth who are active,
+    alive (p_alive at or above the floor, where the CLV models score it) and not at risk of
+    churning; else normal. The
+    shares count all transacting customers; BZC and closed customers take no MVC or MGC
+    place. Reads is_churn_risk (churn_risk first)."""
     n = int(frame.select((pl.col("net_sales_12m") > 0).sum()).item())
     framed = frame.with_columns(cost_to_serve_12m=cost_to_serve(cfg)).with_columns(
         net_value_12m=(
@@ -37,11 +40,19 @@ def value_classes(frame: pl.DataFrame, cfg: ValueClassConfig) -> pl.DataFrame:
         ).round(2, mode="half_away_from_zero")
     )
     worth = pl.coalesce(pl.col("clv_12m"), pl.col("gross_margin_12m").cast(pl.Float64))
-    # BZC customers are ranked for nothing else
-    transacting = (pl.col("net_sales_12m") > 0) & (pl.col("net_value_12m") >= 0)
+    # BZC and closed customers are ranked for nothing else
+    transacting = (
+        (pl.col("net_sales_12m") > 0)
+        & (pl.col("net_value_12m") >= 0)
+        & (pl.col("customer_status").fill_null("active") != "closed")
+    )
     mvc_rank = pl.when(transacting).then(worth).rank(method="min", descending=True)
     growing = (
         transacting
+        & (pl.col("customer_status") == "active")
+        # alive: p_alive at the floor; where the models cannot score, not a churn risk
+        & (pl.col("p_alive").fill_null(1) >= cfg.mgc_min_p_alive)
+        & ~pl.col("is_churn_risk").fill_null(False)
         & (pl.col("net_sales_prior_12m") >= cfg.mgc_min_prior_12m_net_sales)
         & (pl.col("growth_rate_12m") >= cfg.mgc_min_growth_rate)
     )
@@ -69,12 +80,13 @@ def development_class() -> pl.Expr:
 
 
 def dimension_classes(cfg: DimensionConfig, complaints_landed: bool) -> list[pl.Expr]:
-    """F11: need category, purchase-frequency band, cooperation band, satisfaction band."""
+    """F11: need category, purchase-frequency band, cooperation band, satisfaction band
+    (`unknown` without complaint data: no complaint says nothing of satisfaction)."""
     per_month = pl.col("order_count_12m") / 12
     satisfaction = pl.col("avg_satisfaction_12m")
     band = (
         pl.when(pl.col("complaints_12m") == 0)
-        .then(pl.lit("high"))
+        .then(pl.lit("unknown"))
         .when(satisfaction.is_null())
         .then(pl.lit("mid"))
         .when(satisfaction >= cfg.high_satisfaction_min)
@@ -97,21 +109,37 @@ def dimension_classes(cfg: DimensionConfig, complaints_landed: bool) -> list[pl.
         .when(pl.col("cooperation_years").is_not_null())
         .then(pl.lit("short_term"))
         .alias("cooperation_band"),
-        (band if complaints_landed else pl.lit(None, pl.String)).alias("satisfaction_band"),
+        (band if complaints_landed else pl.lit("unknown")).alias("satisfaction_band"),
     ]
 
 
 def recommended_treatment() -> pl.Expr:
-    """[000]/[002] strategy per customer: BZC -> exit_review; never bought -> win_first_order;
-    bought before but without 12m sales -> reactivate; otherwise by profit grade:
-    A key_service, B develop_to_a, C maintain, D exit_review."""
+    """[000]/[002]/[004] strategy per customer, first match: closed -> collect_and_exit
+    (still owes) or exit; BZC -> exit_review; never bought -> win_first_order; nothing in
+    12m -> reactivate; profit grade A or B with a weak credit class (C or D) or receivables
+    more than 60 days past due -> protect_and_secure (protect the relationship, secure the
+    receivable); at risk of churning -> win_back (grade A or B) or reactivate; otherwise by
+    profit grade: A key_service, B develop_to_a, C maintain, D exit_review."""
+    valuable = pl.col("profit_grade").is_in(["A", "B"])
+    beyond_60 = pl.sum_horizontal(
+        *[pl.col(c).cast(pl.Float64).fill_null(0) for c in ("ar_61_90", "ar_91_180", "ar_over_180")]
+    )
+    weak_credit = pl.col("credit_class").is_in(["C", "D"]) | (beyond_60 > 0)
     return (
-        pl.when(pl.col("value_class") == "BZC")
+        pl.when((pl.col("customer_status") == "closed") & (pl.col("ar_balance").fill_null(0) > 0))
+        .then(pl.lit("collect_and_exit"))
+        .when(pl.col("customer_status") == "closed")
+        .then(pl.lit("exit"))
+        .when(pl.col("value_class") == "BZC")
         .then(pl.lit("exit_review"))
         .when(pl.col("first_order_date").is_null())
         .then(pl.lit("win_first_order"))
         .when(pl.col("net_sales_12m") <= 0)
         .then(pl.lit("reactivate"))
+        .when(valuable & weak_credit)
+        .then(pl.lit("protect_and_secure"))
+        .when(pl.col("is_churn_risk").fill_null(False))
+        .then(pl.when(valuable).then(pl.lit("win_back")).otherwise(pl.lit("reactivate")))
         .otherwise(pl.col("profit_grade").replace_strict(TREATMENTS, default=None))
     )
 

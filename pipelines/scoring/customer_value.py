@@ -52,32 +52,53 @@ TIER_COLUMNS = [
     "median_order_interval_days",
     "is_churn_risk",
     "churn_risk_reason",
+    "credit_class",
     "recommended_treatment",
     "config_version",
 ]
 
 
 def score_customers(
-    facts: pl.DataFrame, ar: pl.DataFrame, config: CrmConfig, complaints_landed: bool
+    facts: pl.DataFrame,
+    ar: pl.DataFrame,
+    config: CrmConfig,
+    complaints_landed: bool,
+    ratings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """customer_tiers rows for one as-of date from that date's customer facts and AR."""
-    frame = facts.join(
-        ar.select("customer_id", "overdue_amount", "ar_91_180", "ar_over_180"),
-        on="customer_id",
-        how="left",
-    ).with_columns(
-        recency_days=pl.col("days_since_last_order"),
-        frequency_12m=pl.col("order_days_12m"),
-        monetary_12m=pl.col("net_sales_12m"),
+    """customer_tiers rows for one as-of date from that date's customer facts, AR and
+    credit ratings (the credit class feeds the recommended treatment)."""
+    ratings = (
+        ratings.select("customer_id", "credit_class")
+        if ratings is not None and not ratings.is_empty()
+        else pl.DataFrame(schema={"customer_id": pl.String, "credit_class": pl.String})
+    )
+    frame = (
+        facts.join(
+            ar.select(
+                "customer_id",
+                "ar_balance",
+                "overdue_amount",
+                "ar_61_90",
+                "ar_91_180",
+                "ar_over_180",
+            ),
+            on="customer_id",
+            how="left",
+        )
+        .join(ratings, on="customer_id", how="left")
+        .with_columns(
+            recency_days=pl.col("days_since_last_order"),
+            frequency_12m=pl.col("order_days_12m"),
+            monetary_12m=pl.col("net_sales_12m"),
+        )
     )
     frame = size_tiers(grades(abc_classes(frame, config.abc), config.grades), config.size_tier)
     frame = rfm(frame, config.rfm)
     frame = frame.join(score_clv(facts, config.clv), on="customer_id", how="left")
-    frame = value_classes(frame, config.value_classes)
+    frame = value_classes(frame.with_columns(*churn_risk(config.churn)), config.value_classes)
     return (
         frame.with_columns(
             *dimension_classes(config.dimensions, complaints_landed),
-            *churn_risk(config.churn),
             development_class=development_class(),
             config_version=pl.lit(config.version),
         )

@@ -22,8 +22,10 @@ def rfm(frame: pl.DataFrame, cfg: RfmConfig) -> pl.DataFrame:
 
     Recency = days since the last purchase (fewer is better), frequency = distinct order days
     in 12m, monetary = 12m net sales. Scores are quintiles among customers who ever bought;
-    the segment comes from the configured R x F grid; buyers without a purchase in 12m are
-    Lost; customers who never bought have no scores.
+    the segment comes from the configured R x F grid, except that "New" is decided by the
+    first purchase (within `new_customer_max_days`: New whatever the cell; the New cell's
+    others take `new_cell_otherwise`); buyers without a purchase in 12m are Lost; customers
+    who never bought have no scores.
     """
     bought = pl.col("recency_days").is_not_null()
     scored = frame.with_columns(
@@ -36,9 +38,15 @@ def rfm(frame: pl.DataFrame, cfg: RfmConfig) -> pl.DataFrame:
         schema={"rfm_r": pl.Int8, "rfm_f": pl.Int8, "rfm_segment": pl.String},
         orient="row",
     )
+    first_purchase_days = (pl.col("as_of_date") - pl.col("first_order_date")).dt.total_days()
+    newcomer = bought & (first_purchase_days <= cfg.new_customer_max_days)
     return scored.join(grid, on=["rfm_r", "rfm_f"], how="left", maintain_order="left").with_columns(
         rfm_code=pl.concat_str("rfm_r", "rfm_f", "rfm_m"),
         rfm_segment=pl.when(bought & (pl.col("frequency_12m") == 0))
         .then(pl.lit(LOST))
+        .when(newcomer.fill_null(False))
+        .then(pl.lit(cfg.new_segment))
+        .when(pl.col("rfm_segment") == cfg.new_segment)
+        .then(pl.lit(cfg.new_cell_otherwise))
         .otherwise(pl.col("rfm_segment")),
     )

@@ -31,6 +31,7 @@ PAYMENT_BEHAVIOUR = dg.AssetKey(["marts", "customer_payment_behaviour"])
 MONTHLY_MARTS = [
     dg.AssetKey(["marts", "customer_monthly_performance"]),
     dg.AssetKey(["marts", "customer_retention_monthly"]),
+    dg.AssetKey(["marts", "region_monthly_performance"]),
     dg.AssetKey(["marts", "complaints_monthly"]),
 ]
 
@@ -78,6 +79,7 @@ MODEL_GROUPS = {
     "product_performance": "customer_value",
     "customer_monthly_performance": "customer_value",
     "customer_retention_monthly": "customer_value",
+    "region_monthly_performance": "customer_value",
     "customer_ar": "credit",
 }
 

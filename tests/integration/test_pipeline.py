@@ -255,18 +255,21 @@ def test_quality_results_are_published_with_the_run(env, warehouse):
         "credit_company_view",
         "credit_flag_changes",
         "credit_flags",
+        "credit_scorecard",
         "credit_watch_list",
         "customer_composition",
         "customer_facts",
         "customer_monthly_performance",
         "customer_retention_monthly",
         "customer_tiers",
+        "key_account_supply_risk",
         "product_performance",
         "prospect_grades",
     ]
     assert [(s, t, ok) for s, t, ok, _ in results] == [
         *[("great_expectations", name, True) for name in published_suites],
         *[("great_expectations", f"raw.{name}", True) for name in sorted(EXTRACTS)],
+        ("great_expectations", "region_monthly_performance", True),
         ("great_expectations", "supply_cover", True),
         ("great_expectations", "tier_migrations", True),
         ("reconciliation", "credit_flags", True),
@@ -395,29 +398,38 @@ def test_settings_resolve_relative_paths_against_the_project(isolated_env: Setti
     assert isolated_env.work_db.parent == isolated_env.warehouse_path.parent / ".work"
 
 
-def test_supply_cover_of_key_accounts_equals_the_csvs(env, warehouse):
+def test_supply_cover_of_key_accounts_equals_the_csvs(env, warehouse, config):
     root, _, _ = env
     landing = root / "landing"
+    minimum = config.supply_cover.min_sell_in_value_cny
     independent = {
-        (c, p): v
-        for c, p, v in duckdb.sql(f"""
+        (c, p): (v, value)
+        for c, p, v, value in duckdb.sql(f"""
         with snapshots as (
             select customer_id, product_id, snapshot_date::date as snapshot_date,
                 quantity_on_hand::double as stock
             from {_csv(landing, "inventory")}
             where snapshot_date::date <= date '{AS_OF}' and customer_id <> 'DC'
-        ), stock as (  -- what each customer's latest snapshot says, nothing older
-            select * from snapshots
-            qualify snapshot_date = max(snapshot_date) over (partition by customer_id)
+        ), latest as (  -- each customer's latest snapshot, trusted up to 45 days
+            select customer_id, max(snapshot_date) as snapshot_date from snapshots group by 1
+            having date '{AS_OF}' - max(snapshot_date) <= 45
+        ), stock as (  -- what that snapshot says, nothing older
+            select snapshots.* from snapshots join latest using (customer_id, snapshot_date)
         ), sell_in as (
-            select customer_id, product_id, sum(quantity::double) as quantity
+            select customer_id, product_id, sum(quantity::double) as quantity,
+                sum(net_amount::decimal(18, 2)) as value,
+                max(order_date::date) filter (where quantity::double > 0) as last_purchase
             from {_csv(landing, "sales")}
             where order_date::date between date '{AS_OF}' - 27 and date '{AS_OF}'
             group by all
         )
-        select customer_id, product_id, round(stock / (quantity / 28), 1)
-        from stock join sell_in using (customer_id, product_id)
-        where quantity > 0 and date '{AS_OF}' - snapshot_date <= 45
+        -- the ERP omits zero-stock lines: bought but not on the snapshot = none in stock,
+        -- unless bought after the snapshot was taken (then unknown)
+        select customer_id, product_id, round(coalesce(stock.stock, 0) / (quantity / 28), 1),
+            value::double
+        from sell_in join latest using (customer_id)
+        left join stock using (customer_id, product_id)
+        where quantity > 0 and (stock.stock is not null or last_purchase <= latest.snapshot_date)
     """).fetchall()
     }
     published = warehouse.execute(
@@ -434,11 +446,28 @@ def test_supply_cover_of_key_accounts_equals_the_csvs(env, warehouse):
         ).fetchall()
     }
     covered = {(c, p): v for c, p, v, _, _ in published if v is not None}
-    assert covered == {k: v for k, v in independent.items() if k[0] in key_accounts}
+    expected = {k: v for k, v in independent.items() if k[0] in key_accounts}
+    assert covered == {k: days for k, (days, _) in expected.items()}
     assert {c for c, *_ in published} <= key_accounts
     # 2026-06-30 is outside the peak-season weeks: the normal threshold, and some are short
     assert {t for *_, t in published} == {14.0}
-    assert sum(below for *_, below, _ in published) == sum(v < 14 for v in covered.values()) > 0
+    flagged = {(c, p) for c, p, _, below, _ in published if below}
+    assert flagged == {k for k, (days, value) in expected.items() if days < 14 and value >= minimum}
+    assert flagged
+
+    # the summary per key account counts the same flags and ranks the accounts at risk
+    summary = warehouse.execute(
+        "select customer_id, products_at_risk, risk_rank from reporting.key_account_supply_risk "
+        "where as_of_date = ? order by risk_rank nulls last, customer_id",
+        [AS_OF],
+    ).fetchall()
+    assert {c for c, *_ in summary} == {c for c, *_ in published}
+    assert {c: n for c, n, _ in summary if n} == {
+        c: sum(1 for k in flagged if k[0] == c) for c in {k[0] for k in flagged}
+    }
+    ranks = [r for _, n, r in summary if n]
+    assert ranks == list(range(1, len(ranks) + 1))
+    assert all(r is None for _, n, r in summary if not n)
 
 
 def _browser() -> str:

@@ -55,23 +55,38 @@ def test_quintile_scores_share_ties_and_skip_nulls():
 
 
 def test_rfm_scores_codes_and_segments(config):
+    as_of = date(2026, 6, 30)
     frame = pl.DataFrame(
         {
-            "customer_id": [f"c{i}" for i in range(1, 7)],
-            "recency_days": [1, 5, 30, 90, 400, None],
-            "frequency_12m": [50, 20, 10, 3, 0, 0],
-            "monetary_12m": [9000.0, 5000.0, 1000.0, 200.0, 0.0, 0.0],
+            "customer_id": [f"c{i}" for i in range(1, 9)],
+            "as_of_date": [as_of] * 8,
+            "recency_days": [3, 5, 30, 90, 400, None, 0, 80],
+            "frequency_12m": [50, 20, 10, 3, 0, 0, 1, 1],
+            "monetary_12m": [9000.0, 5000.0, 1000.0, 200.0, 0.0, 0.0, 50.0, 40.0],
+            "first_order_date": [
+                date(2020, 1, 1),
+                date(2020, 1, 1),
+                date(2020, 1, 1),
+                date(2020, 1, 1),
+                date(2020, 1, 1),
+                None,
+                date(2025, 1, 1),  # in the New cell, first bought 545 days ago: not new
+                date(2026, 4, 11),  # first and only purchase 80 days ago: New, whatever its cell
+            ],
         }
     )
     result = rfm(frame, config.rfm)
-    # 5 buyers: scores floor(5 (rank - 1) / 5) + 1 = rank
+    # 7 buyers: score = floor(5 (rank - 1) / 7) + 1, ranks from the worst (recency: the
+    # longest ago is rank 1): R c5 1, c4 1, c8 2, c3 3, c2 3, c1 4, c7 5
     assert _by_id(result, "rfm_code", "rfm_segment") == {
-        "c1": ("555", "Champions"),
-        "c2": ("444", "Loyal"),
+        "c1": ("455", "Loyal"),
+        "c2": ("344", "Loyal"),
         "c3": ("333", "Need Attention"),
-        "c4": ("222", "Hibernating"),
+        "c4": ("133", "At Risk"),
         "c5": ("111", "Lost"),  # bought before, nothing in 12 months
         "c6": (None, None),  # never bought: no scores
+        "c7": ("512", "Promising"),  # the New cell, but first bought 545 days ago
+        "c8": ("211", "New"),  # Hibernating by its cell, but a newcomer
     }
 
 
@@ -80,6 +95,7 @@ VALUE = ValueClassConfig(
     mgc_top_share=0.2,
     mgc_min_prior_12m_net_sales=100,
     mgc_min_growth_rate=0.1,
+    mgc_min_p_alive=0.5,
     return_handling_rate=0.05,
     overdue_carrying_rate=0.02,
     provision_91_180=0.5,
@@ -90,50 +106,69 @@ VALUE = ValueClassConfig(
 def test_value_classes_bzc_first_then_mvc_then_mgc():
     frame = pl.DataFrame(
         {
-            "customer_id": ["big", "grow", "bzc", "n1", "n2", "none"],
-            "net_sales_12m": [1000.0, 300.0, 500.0, 200.0, 100.0, 0.0],
-            "net_sales_prior_12m": [900.0, 150.0, 500.0, 200.0, 50.0, 0.0],
-            "growth_rate_12m": [0.11, 1.0, 0.0, 0.0, 1.0, None],
-            "gross_margin_12m": [300.0, 60.0, 100.0, 40.0, 20.0, 0.0],
-            "clv_12m": [400.0, 50.0, 900.0, 30.0, 10.0, None],
-            "returns_12m": [0.0, 0.0, 100.0, 0.0, 0.0, 0.0],
-            "overdue_amount": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-            "ar_91_180": [0.0, 0.0, 50.0, 0.0, 0.0, 0.0],
-            "ar_over_180": [0.0, 0.0, 80.0, 0.0, 0.0, 0.0],
+            "customer_id": ["big", "grow", "bzc", "n1", "n2", "none", "shut", "dying", "leaving"],
+            "customer_status": ["active"] * 6 + ["closed", "active", "active"],
+            "net_sales_12m": [1000.0, 300.0, 500.0, 200.0, 100.0, 0.0, 2000.0, 400.0, 400.0],
+            "net_sales_prior_12m": [900.0, 150.0, 500.0, 200.0, 50.0, 0.0, 100.0, 100.0, 100.0],
+            "growth_rate_12m": [0.11, 1.0, 0.0, 0.0, 1.0, None, 19.0, 3.0, 3.0],
+            "gross_margin_12m": [300.0, 60.0, 100.0, 40.0, 20.0, 0.0, 900.0, 80.0, 80.0],
+            "clv_12m": [400.0, 50.0, 900.0, 30.0, 10.0, None, 5000.0, 20.0, 20.0],
+            "p_alive": [0.9, 0.8, 0.9, 0.9, 0.9, None, 0.0, 0.3, 0.9],
+            "is_churn_risk": [False, False, False, False, False, None, True, False, True],
+            "returns_12m": [0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "overdue_amount": [0.0] * 9,
+            "ar_91_180": [0.0, 0.0, 50.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "ar_over_180": [0.0, 0.0, 80.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         }
     )
     result = value_classes(frame, VALUE)
     # bzc: 100 - (100 x .05 + 50 x .5 + 80 x 1) = -10 -> BZC although its CLV is the highest
     assert _by_id(result, "cost_to_serve_12m", "net_value_12m")["bzc"] == (110.0, -10.0)
-    # 5 transacting: MVC = top ceil(1) by CLV (bzc excluded first) = big;
-    # MGC = top ceil(1) by growth among prior >= 100 and growth >= .1: grow (n2's prior is 50)
+    # 8 transacting: MVC = top ceil(1.6) = 2 by CLV, bzc and the closed shut excluded: big,
+    # grow; MGC = top 2 by growth among the active, alive (p_alive >= .5), not at risk, with
+    # prior >= 100 and growth >= .1: n2's prior is 50, dying's p_alive .3, leaving at risk,
+    # shut closed: none left
     assert _by_id(result, "value_class") == {
         "big": "MVC",
-        "grow": "MGC",
+        "grow": "MVC",
         "bzc": "BZC",
         "n1": "normal",
         "n2": "normal",
         "none": "normal",
+        "shut": "normal",
+        "dying": "normal",
+        "leaving": "normal",
     }
+    # with a floor of .2 the dying customer qualifies: the top growth left
+    lenient = value_classes(frame, VALUE.model_copy(update={"mgc_min_p_alive": 0.2}))
+    assert _by_id(lenient, "value_class")["dying"] == "MGC"
 
 
 def test_development_class_dimensions_and_treatment():
+    ids = ["mass", "deep", "brand", "none", "never", "shut", "owes", "vipbad", "vipold", "cgone"]
     frame = pl.DataFrame(
         {
-            "customer_id": ["mass", "deep", "brand", "none", "never"],
-            "net_sales_12m_low_tier": [80.0, 10.0, 0.0, 0.0, 0.0],
-            "net_sales_12m_mid_tier": [20.0, 50.0, 30.0, 0.0, 0.0],
-            "net_sales_12m_high_tier": [0.0, 40.0, 70.0, 0.0, 0.0],
-            "dominant_category_12m": ["dairy", "meat", "snack", None, None],
-            "order_count_12m": [60, 12, 6, 0, 0],
-            "cooperation_years": [5.0, 3.0, 0.5, None, None],
-            "complaints_12m": [0, 2, 1, 0, 0],
-            "avg_satisfaction_12m": [None, 4.5, 2.0, None, None],
-            "value_class": ["normal", "BZC", "MVC", "normal", "normal"],
-            "net_sales_12m": [100.0, 100.0, 100.0, 0.0, 0.0],
-            "profit_grade": ["A", "A", "B", "D", "D"],
+            "customer_id": ids,
+            "customer_status": ["active"] * 5 + ["closed", "closed", "active", "active", "active"],
+            "net_sales_12m_low_tier": [80.0, 10.0, 0.0, 0.0, 0.0] + [50.0] * 5,
+            "net_sales_12m_mid_tier": [20.0, 50.0, 30.0, 0.0, 0.0] + [0.0] * 5,
+            "net_sales_12m_high_tier": [0.0, 40.0, 70.0, 0.0, 0.0] + [0.0] * 5,
+            "dominant_category_12m": ["dairy", "meat", "snack", None, None] + ["dairy"] * 5,
+            "order_count_12m": [60, 12, 6, 0, 0] + [12] * 5,
+            "cooperation_years": [5.0, 3.0, 0.5, None, None] + [5.0] * 5,
+            "complaints_12m": [0, 2, 1, 0, 0] + [0] * 5,
+            "avg_satisfaction_12m": [None, 4.5, 2.0, None, None] + [None] * 5,
+            "value_class": ["normal", "BZC", "MVC", "normal", "normal"] + ["normal"] * 5,
+            "net_sales_12m": [100.0, 100.0, 100.0, 0.0, 0.0] + [50.0] * 5,
+            "profit_grade": ["A", "A", "B", "D", "D", "A", "A", "A", "B", "C"],
             # "none" bought before the 12m; "never" never did
-            "first_order_date": [date(2020, 1, 1)] * 4 + [None],
+            "first_order_date": [date(2020, 1, 1)] * 4 + [None] + [date(2020, 1, 1)] * 5,
+            "ar_balance": [0.0] * 6 + [500.0, 900.0, 0.0, 0.0],
+            "ar_61_90": [0.0] * 7 + [900.0, 0.0, 0.0],
+            "ar_91_180": [0.0] * 10,
+            "ar_over_180": [0.0] * 10,
+            "credit_class": ["A", "A", "B", None, None, "A", "D", "B", "B", "C"],
+            "is_churn_risk": [False] * 8 + [True, True],
         }
     )
     dims = DimensionConfig(
@@ -148,23 +183,35 @@ def test_development_class_dimensions_and_treatment():
         development_class=development_class(),
         recommended_treatment=recommended_treatment(),
     )
-    assert _by_id(
-        result,
-        "development_class",
-        "need_category",
-        "frequency_band",
-        "cooperation_band",
-        "satisfaction_band",
-        "recommended_treatment",
-    ) == {
-        "mass": ("mass_distribution", "dairy", "high", "long_term", "high", "key_service"),
+    assert {
+        k: v
+        for k, v in _by_id(
+            result,
+            "development_class",
+            "need_category",
+            "frequency_band",
+            "cooperation_band",
+            "satisfaction_band",
+            "recommended_treatment",
+        ).items()
+        if k in ids[:5]
+    } == {
+        # no complaint says nothing of satisfaction: unknown
+        "mass": ("mass_distribution", "dairy", "high", "long_term", "unknown", "key_service"),
         "deep": ("deep_distribution", "meat", "medium", "long_term", "high", "exit_review"),
         "brand": ("brand", "snack", "low", "short_term", "low", "develop_to_a"),
-        "none": (None, None, None, None, "high", "reactivate"),
-        "never": (None, None, None, None, "high", "win_first_order"),
+        "none": (None, None, None, None, "unknown", "reactivate"),
+        "never": (None, None, None, None, "unknown", "win_first_order"),
+    }
+    assert {k: v for k, v in _by_id(result, "recommended_treatment").items() if k in ids[5:]} == {
+        "shut": "exit",  # closed, owes nothing: never key service
+        "owes": "collect_and_exit",  # closed and still owes
+        "vipbad": "protect_and_secure",  # grade A with 900 more than 60 days past due
+        "vipold": "win_back",  # grade B at risk of churning
+        "cgone": "reactivate",  # grade C at risk of churning (and class C)
     }
     without = frame.with_columns(*dimension_classes(dims, complaints_landed=False))
-    assert without["satisfaction_band"].null_count() == 5
+    assert without["satisfaction_band"].unique().to_list() == ["unknown"]
 
 
 @pytest.mark.parametrize("cells", [[(1, 1)], []])
@@ -177,7 +224,12 @@ def test_the_rfm_grid_must_cover_every_cell_once(config, cells):
     else:
         segments = segments[1:]
     with pytest.raises(ValueError, match="exactly once"):
-        RfmConfig(segments=segments)
+        RfmConfig(
+            segments=segments,
+            new_customer_max_days=90,
+            new_segment="New",
+            new_cell_otherwise="Promising",
+        )
 
 
 def test_churn_risk_against_each_customers_own_rhythm(config):

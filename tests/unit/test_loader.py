@@ -298,9 +298,46 @@ def test_absent_optional_extracts_are_reported_and_fail_nothing(landing: Path):
     _write(landing, "sales", "20260302", SALES_HEADER + "\n")  # a day without sales is fine
     con = duckdb.connect()
     report = ingest(con, landing, date(2026, 3, 2), "run-1")
-    assert report.missing_optional == ["prospects", "complaints", "targets"]
+    assert report.missing_optional == ["prospects", "complaints", "credit_reviews", "targets"]
     assert con.execute("select count(*) from raw.prospects").fetchone()[0] == 0
+    assert con.execute("select count(*) from raw.credit_reviews").fetchone()[0] == 0
     assert report.totals("sales") == (0, 0)
+
+
+def test_credit_reviews_load_and_a_score_out_of_range_is_quarantined(landing: Path):
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")
+    header = (
+        "customer_id,review_date,operating_score,financial_score,payment_score,"
+        "has_guarantor,collateral_amount,reviewer_id"
+    )
+    _write(
+        landing,
+        "credit_reviews",
+        "20260302",
+        "\n".join(
+            [
+                header,
+                "000001,2026-03-02,82,75,90,true,50000.00,CR01",
+                "000001,2026-03-02,80,70,88,false,0.00,CR02",  # same customer and date
+                "000001,2026-03-02,82,75,140,false,0.00,CR01",  # payment score above 100
+            ]
+        )
+        + "\n",
+    )
+    con = duckdb.connect()
+    report = ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert "credit_reviews" not in report.missing_optional
+    assert report.totals("credit_reviews") == (1, 2)
+    assert con.execute(
+        "select customer_id, review_date, operating_score, financial_score, payment_score, "
+        "has_guarantor, collateral_amount::varchar, reviewer_id from raw.credit_reviews"
+    ).fetchall() == [("000001", date(2026, 3, 2), 82, 75, 90, "true", "50000.00", "CR01")]
+    f = "credit_reviews/credit_reviews_20260302.csv"
+    assert [r for r in _rejected(con) if r[0] == f] == [
+        (f, 3, "customer_id,review_date", "duplicate key (an earlier line has the same key)"),
+        (f, 4, "customer_id,review_date", "duplicate key (an earlier line has the same key)"),
+        (f, 4, "payment_score", "above the maximum 100"),
+    ]
 
 
 def test_targets_load_with_or_without_the_product_column(landing: Path):

@@ -1,9 +1,10 @@
 -- Inputs of key-account supply cover (SPEC F18) per customer x product on the as-of date:
 -- the channel stock on the customer's latest inventory snapshot on or before it (a product
--- missing from that snapshot has no known stock: an older figure is not carried forward),
--- and the sell-in (sales quantity net of returns) over the last `supply_cover_sell_in_days`
--- days up to it. Days of cover, the key-account filter and the peak-season threshold are
--- applied in scoring.
+-- missing from that snapshot has a null stock here: an older figure is not carried forward,
+-- and scoring decides whether the ERP's omission means zero stock), and the sell-in (sales
+-- quantity and net sales value, net of returns, and the last purchase day) over the last
+-- `supply_cover_sell_in_days` days up to it. Days of cover, the key-account filter, the
+-- minimum sell-in and the peak-season threshold are applied in scoring.
 with snapshots as (
     select * from {{ ref('stg_erp__inventory') }}
     where snapshot_date <= {{ as_of_date() }}
@@ -33,6 +34,8 @@ sell_in as (
         customer_id,
         product_id,
         sum(quantity) as sell_in_quantity,
+        sum(net_amount) as sell_in_value,
+        max(order_date) filter (where quantity > 0) as last_purchase_date,
     from {{ ref('stg_erp__sales') }}
     where order_date <= {{ as_of_date() }}
         and order_date > {{ as_of_date() }} - {{ var('supply_cover_sell_in_days') }}
@@ -46,6 +49,8 @@ select
         as stock_snapshot_date,
     stock.stock_quantity,
     coalesce(sell_in.sell_in_quantity, 0) as sell_in_quantity,
+    coalesce(sell_in.sell_in_value, 0) as sell_in_value,
+    sell_in.last_purchase_date,
     {{ var('supply_cover_sell_in_days') }} as sell_in_days,
 from stock
 full join sell_in using (customer_id, product_id)

@@ -2,8 +2,9 @@
 -- Transaction performance per customer and month up to the as-of date (SPEC F2): net sales,
 -- gross margin, orders, the customer's share of the company's sales that month, and the
 -- achievement against the customer's target where one exists (latest delivered target for
--- the month). Rebuilt whole on every run from the compact customer-month facts; sum the
--- months for a year.
+-- the month). Achievement only for whole months inside the loaded sales history, null with
+-- the reason elsewhere (macros/target_achievement.sql). Rebuilt whole on every run from the
+-- compact customer-month facts; sum the months for a year.
 with sales as (
     select customer_id, month, net_sales, gross_margin, orders::bigint as order_count,
     from {{ ref('int_sales_customer_months_to_date') }}
@@ -16,6 +17,10 @@ targets as (
     qualify row_number() over (
         partition by customer_id, period order by delivered_date desc
     ) = 1
+),
+
+history as (
+    select * from {{ ref('int_sales_history_loaded') }}
 ),
 
 final as (
@@ -32,11 +37,14 @@ final as (
             6
         ) as share_of_company_sales,
         targets.target_net_sales,
-        case when targets.target_net_sales > 0
-            then round(coalesce(sales.net_sales, 0) / targets.target_net_sales, 4)
-        end as target_achievement,
+        {{ target_achievement_columns(
+            'coalesce(sales.net_sales, 0)',
+            'targets.target_net_sales',
+            'coalesce(sales.month, targets.month)'
+        ) }}
     from sales
     full join targets using (customer_id, month)
+    cross join history
     where coalesce(sales.month, targets.month) <= date_trunc('month', {{ as_of_date() }})
 )
 

@@ -8,8 +8,12 @@
 -- = the last 91 days) over the portions paid in it, so every quarter is measured the same
 -- way and a trend is not an artefact of recent invoices having had less time to be late
 -- (what is still open shows in the 12m figure and the aging); the trend is quarter 1
--- minus quarter 2 (rising = worse). Extensions and bounced payments (reversals) count by
--- their own dates.
+-- minus quarter 2 (rising = worse). The recent figure against the customer's own baseline
+-- (what DETERIORATING reads) does count what is still open: days late of the last 91 days =
+-- portions paid in them and portions still open past due on the as-of date (late by the days
+-- overdue so far), so a customer who stops paying shows a rise; the baseline = portions paid
+-- in the 274 days before them. Extensions and bounced payments (reversals) count by their
+-- own dates.
 with invoices as (
     -- only invoices due in the 12 months up to the as-of date are counted (lateness)
     select * from {{ ref('int_ar_invoices') }}
@@ -78,8 +82,62 @@ days_late as (
             / nullif(sum(amount) filter (where quarter = {{ q }} and not is_open), 0)
             as avg_days_late_q{{ q }},
         {% endfor %}
+        sum(amount * days_late) filter (where observed_date > {{ as_of_date() }} - 91)
+            / nullif(sum(amount) filter (where observed_date > {{ as_of_date() }} - 91), 0)
+            as days_late_recent_91d,
+        count(distinct invoice_id) filter (where observed_date > {{ as_of_date() }} - 91)
+            as invoices_recent_91d,
+        count(distinct invoice_id) filter (
+            where observed_date > {{ as_of_date() }} - 91 and days_late > 0
+        ) as late_invoices_recent_91d,
+        sum(amount * days_late) filter (where observed_date <= {{ as_of_date() }} - 91)
+            / nullif(sum(amount) filter (where observed_date <= {{ as_of_date() }} - 91), 0)
+            as days_late_baseline,
+        count(distinct invoice_id) filter (where observed_date <= {{ as_of_date() }} - 91)
+            as invoices_baseline,
+        count(distinct invoice_id) filter (
+            where observed_date <= {{ as_of_date() }} - 91 and days_late > 0
+        ) as late_invoices_baseline,
     from portions
     where observed_date > {{ as_of_date() }} - 365
+    group by all
+),
+
+invoice_lateness as (
+    -- each invoice's days late within a window (recent 91 days or the baseline before them),
+    -- weighted by its portions' amounts: the observations the rise is tested on
+    select
+        customer_id,
+        invoice_id,
+        observed_date > {{ as_of_date() }} - 91 as is_recent,
+        sum(amount * days_late) / nullif(sum(amount), 0) as days_late,
+    from portions
+    where observed_date > {{ as_of_date() }} - 365
+    group by all
+),
+
+rise as (
+    -- the rise of the recent invoices' mean days late over the baseline invoices' mean, in
+    -- standard errors of that difference (Welch), floored at one day: a rise the customer's
+    -- own variation explains scores low
+    select
+        customer_id,
+        (avg(days_late) filter (where is_recent) - avg(days_late) filter (where not is_recent))
+            / greatest(sqrt(
+                coalesce(var_samp(days_late) filter (where is_recent), 0)
+                    / nullif(count(days_late) filter (where is_recent), 0)
+                + coalesce(var_samp(days_late) filter (where not is_recent), 0)
+                    / nullif(count(days_late) filter (where not is_recent), 0)
+            ), 1) as days_late_rise_se,
+    from invoice_lateness
+    group by all
+),
+
+invoices_90d as (
+    -- invoices issued in the last 90 days: the base of the share of them extended
+    select customer_id, count(*) as invoices_issued_90d,
+    from {{ ref('int_ar_invoices') }}
+    where doc_date <= {{ as_of_date() }} and doc_date > {{ as_of_date() }} - 90
     group by all
 ),
 
@@ -95,6 +153,8 @@ events as (
             where doc_type = 'reversal'
                 and doc_date > {{ as_of_date() }} - {{ var('bounced_lookback_days') }}
         ) as bounced_payments_90d,
+        count(*) filter (where doc_type = 'reversal' and doc_date > {{ as_of_date() }} - 365)
+            as bounced_payments_12m,
         coalesce(sum(amount) filter (
             where doc_type = 'reversal'
                 and doc_date > {{ as_of_date() }} - {{ var('bounced_lookback_days') }}
@@ -123,11 +183,23 @@ select
     round(days_late.avg_days_late_q{{ q }}, 1) as avg_days_late_q{{ q }},
     {% endfor %}
     round(days_late.avg_days_late_q1 - days_late.avg_days_late_q2, 1) as days_late_trend,
+    round(days_late.days_late_recent_91d, 1) as days_late_recent_91d,
+    coalesce(days_late.invoices_recent_91d, 0) as invoices_recent_91d,
+    coalesce(days_late.late_invoices_recent_91d, 0) as late_invoices_recent_91d,
+    round(days_late.days_late_baseline, 1) as days_late_baseline,
+    coalesce(days_late.invoices_baseline, 0) as invoices_baseline,
+    coalesce(days_late.late_invoices_baseline, 0) as late_invoices_baseline,
+    round(days_late.days_late_recent_91d - days_late.days_late_baseline, 1) as days_late_rise,
+    round(rise.days_late_rise_se, 2) as days_late_rise_se,
+    coalesce(invoices_90d.invoices_issued_90d, 0) as invoices_issued_90d,
     coalesce(events.extension_requests_90d, 0) as extension_requests_90d,
     coalesce(events.extension_requests_12m, 0) as extension_requests_12m,
     coalesce(events.bounced_payments_90d, 0) as bounced_payments_90d,
     coalesce(events.bounced_amount_90d, 0) as bounced_amount_90d,
+    coalesce(events.bounced_payments_12m, 0) as bounced_payments_12m,
 from customers
 left join lateness using (customer_id)
 left join days_late using (customer_id)
 left join events using (customer_id)
+left join invoices_90d using (customer_id)
+left join rise using (customer_id)

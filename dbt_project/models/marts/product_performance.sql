@@ -1,8 +1,9 @@
 {{ config(materialized='table') }}
 -- Product performance per product and month up to the as-of date's month (SPEC F14-F17):
 -- sales composition with ABC class by the month's net sales, achievement vs the product's
--- target, gross margin rate, channel inventory turnover, cross ratio (margin rate x turnover)
--- and contribution ratio (cross ratio x share of sales). Rebuilt whole on every run.
+-- target (whole months of the loaded sales history only), gross margin rate, channel
+-- inventory turnover, cross ratio (margin rate x turnover) and contribution ratio (cross
+-- ratio x share of sales). Rebuilt whole on every run.
 with sales as (
     select
         product_id,
@@ -43,6 +44,10 @@ products as (
     select product_id, category, price_tier from {{ ref('int_products_in_force') }}
 ),
 
+history as (
+    select * from {{ ref('int_sales_history_loaded') }}
+),
+
 ranked as (
     select
         sales.*,
@@ -72,7 +77,8 @@ shares as (
 
 final as (
     -- every product sold in a month, and every product with a target that month (up to
-    -- the as-of date's month) even without sales: 0 achieved is a figure too
+    -- the as-of date's month) even without sales: 0 achieved is a figure too, inside the
+    -- loaded sales history
     select
         product_id,
         month,
@@ -98,15 +104,17 @@ final as (
         round(turnover.channel_sales_quantity / turnover.channel_average_inventory, 4)
             as channel_turnover,
         targets.target_net_sales,
-        case when targets.target_net_sales > 0
-            then round(coalesce(shares.net_sales, 0) / targets.target_net_sales, 4)
-        end as target_achievement,
+        -- only whole months inside the loaded sales history (macros/target_achievement.sql)
+        {{ target_achievement_columns(
+            'coalesce(shares.net_sales, 0)', 'targets.target_net_sales', 'month'
+        ) }}
     from shares
     full join (
         select * from targets where month <= date_trunc('month', {{ as_of_date() }})
     ) as targets using (product_id, month)
     left join turnover using (product_id, month)
     left join products using (product_id)
+    cross join history
 )
 
 select
