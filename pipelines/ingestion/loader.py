@@ -187,10 +187,15 @@ def _contract_header(
         )
     missing = [c.name for c in extract.columns if c.name not in counts and not c.may_be_absent]
     if missing:
+        # only cells that name a contract column are repeated: a file delivered without its
+        # header line has a data row there, and its cells may be personal data
+        known = [n for n, m in zip(names, mapped, strict=True) if m in extract.column_names]
+        others = len(names) - len(known)
         raise FileRejected(
             f"{file_name}: required column(s) {', '.join(missing)} missing from the header "
-            f"(found: {', '.join(names)}); add them, or map the ERP's names to the contract's "
-            "in config/header_map.yaml"
+            f"(recognised: {', '.join(known) or 'none'}; {others} other cell(s), not shown: "
+            "if the first line is a data row, the header line is missing); add them, or map "
+            "the ERP's names to the contract's in config/header_map.yaml"
         )
     return mapped
 

@@ -600,3 +600,26 @@ def test_unquoted_files_split_by_polars_as_the_csv_module_splits_them():
         compared += expected_rows.height
     assert compared > 500
     assert not _is_plain('a,b\n"x,1",2\n') and not _is_plain("a\rb") and not _is_plain("a\x00")
+
+
+def test_a_snapshot_without_its_header_line_is_refused_without_repeating_its_cells():
+    from pipelines.ingestion.contract import EXTRACTS
+    from pipelines.ingestion.loader import _contract_header
+
+    # the first data row taken for the header: its cells are a customer's personal data
+    row = "000011,ZZLEAK-NAME-123,retailer,active,east,上海,上海,R001,2020-01-01,30,0,ZZLEAK-CONTACT,13999999999,ZZLEAK-ADDR,ZZLEAK-LEGAL"
+    with pytest.raises(FileRejected) as refused:
+        _contract_header(row.split(","), EXTRACTS["customers"], {}, "customers_20260331.csv")
+    message = str(refused.value)
+    assert message.startswith("customers_20260331.csv: required column(s) customer_id, ")
+    assert "missing from the header (recognised: none; 15 other cell(s), not shown" in message
+    for cell in row.split(","):
+        assert len(cell) < 3 or cell not in message
+    # a header that lacks one column names what it recognised, which are column names
+    header = "customer_id,customer_name,customer_type,status".split(",")
+    with pytest.raises(
+        FileRejected,
+        match=r"legal_representative missing from the header \(recognised: "
+        r"customer_id, customer_name, customer_type, status; 0 other cell",
+    ):
+        _contract_header(header, EXTRACTS["customers"], {}, "customers_20260331.csv")
