@@ -11,7 +11,10 @@ import click
 
 from pipelines.settings import apply_environment
 
-_FILE_DATE = re.compile(r"_(\d{8})\.csv$", re.IGNORECASE)
+_FILE_DATE = re.compile(r"^sales_(\d{8})\.csv$", re.IGNORECASE)  # contract.Extract.file_pattern
+# `run` and `backfill` exit with 1 when a run fails, with 75 (EX_TEMPFAIL: try again later)
+# when another run on the same warehouse is in progress and this one was refused.
+EXIT_REFUSED = 75
 
 
 def latest_landed_date(landing: Path) -> date | None:
@@ -19,7 +22,7 @@ def latest_landed_date(landing: Path) -> date | None:
     dates = [
         m.group(1)
         for p in (landing / "sales").glob("sales_*.csv")
-        if (m := _FILE_DATE.search(p.name))
+        if (m := _FILE_DATE.match(p.name)) and p.is_file()
     ]
     return date(int(max(dates)[:4]), int(max(dates)[4:6]), int(max(dates)[6:])) if dates else None
 
@@ -149,6 +152,9 @@ def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool)
     from pipelines.runner import run_pipeline
 
     outcome = run_pipeline(settings, as_of_date, full_refresh=full_refresh)
+    if outcome.refused:
+        click.echo(f"run for {as_of_date} REFUSED: {outcome.errors[0]}", err=True)
+        sys.exit(EXIT_REFUSED)
     if outcome.success:
         click.echo(f"published {as_of_date} to {settings.warehouse_path}")
         for table, n in outcome.published_rows.items():
@@ -200,6 +206,9 @@ def backfill(start, end, landing: Path | None, warehouse: Path | None) -> None:
     day = first
     while day <= last:
         outcome = run_pipeline(settings, day)
+        if outcome.refused:
+            click.echo(f"{day}: REFUSED: {outcome.errors[0]}; stopping the backfill", err=True)
+            sys.exit(EXIT_REFUSED)
         if not outcome.success:
             click.echo(f"{day}: FAILED (run {outcome.run_id}); stopping the backfill", err=True)
             for message in outcome.errors:

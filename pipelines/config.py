@@ -283,6 +283,10 @@ class CreditConfig(_Strict):
 class IngestionConfig(_Strict):
     max_rejected_share: float = Field(gt=0, le=1)
     min_rows_for_share: int = Field(ge=1)
+    earliest_date: date
+    max_days_after_business_date: int = Field(ge=0)
+    reference_wait_days: int = Field(ge=0)
+    unrecognised_files: Literal["warn", "refuse"]
 
 
 class OperationsConfig(_Strict):

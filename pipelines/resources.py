@@ -13,6 +13,7 @@ from pipelines.config import CrmConfig, load_config, load_header_map
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.loader import IngestOptions
 from pipelines.ingestion.pii import pii_key_from_env
+from pipelines.operations.failures import fail_at_once_if_permanent, permanent_failure
 from pipelines.settings import duckdb_memory_limit, work_db_for
 
 
@@ -20,13 +21,15 @@ def checkpoint_work_db(work_db: Path) -> None:
     """Write what a run's steps left in the write-ahead log (CrmResource.connect) into the
     working database file, so that the file alone holds everything. Skipped when there is
     no file yet, or another process holds it (the log is durable; its next writer
-    checkpoints)."""
+    checkpoints). Any other error is raised (the runner reports it)."""
     if not work_db.exists():
         return
     try:
         con = duckdb.connect(str(work_db), config={"memory_limit": duckdb_memory_limit()})
-    except duckdb.IOException:
-        return
+    except duckdb.IOException as exc:
+        if permanent_failure(exc, work_db) is None:
+            return  # held by another process
+        raise
     try:
         con.execute("checkpoint")
     finally:
@@ -55,30 +58,39 @@ class CrmResource(dg.ConfigurableResource):
         connections close without a checkpoint: what they wrote stays in the write-ahead log
         (durable at each commit, replayed by whoever opens the file next, checkpointed by
         DuckDB itself past 16 MiB and by dbt's build) instead of each close rewriting the
-        database's metadata (0.2 s a step at M). The run ends with `checkpoint_work_db`."""
-        self.work_db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(
-            str(self.work_db),
-            read_only=read_only,
-            config={"memory_limit": duckdb_memory_limit()},
-        )
-        try:
-            if not read_only:
-                con.execute("pragma disable_checkpoint_on_shutdown")
-            yield con
-        finally:
-            con.close()
+        database's metadata (0.2 s a step at M). The run ends with `checkpoint_work_db`.
+
+        A full disk, a folder that is not writable or a corrupted working database, met at
+        the opening or inside the block, fail the step at once with the way to recover
+        (operations.failures); a lock held by another process stays retryable."""
+        with fail_at_once_if_permanent(self.work_db):
+            self.work_db.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(
+                str(self.work_db),
+                read_only=read_only,
+                config={"memory_limit": duckdb_memory_limit()},
+            )
+            try:
+                if not read_only:
+                    con.execute("pragma disable_checkpoint_on_shutdown")
+                yield con
+            finally:
+                con.close()
 
     def config(self) -> CrmConfig:
         return load_config(Path(self.config_path))
 
     def ingest_options(self) -> IngestOptions:
-        """Header map and bad-row tolerance for ingestion."""
+        """Header map, bad-row tolerance, date bounds and the other rules of ingestion."""
         tolerance = self.config().ingestion
         return IngestOptions(
             header_map=load_header_map(Path(self.header_map_path), list(EXTRACTS)),
             max_rejected_share=tolerance.max_rejected_share,
             min_rows_for_share=tolerance.min_rows_for_share,
+            earliest_date=tolerance.earliest_date,
+            max_days_after_business_date=tolerance.max_days_after_business_date,
+            reference_wait_days=tolerance.reference_wait_days,
+            unrecognised_files=tolerance.unrecognised_files,
             pii_key=pii_key_from_env(),
         )
 

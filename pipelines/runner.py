@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -10,6 +12,8 @@ import dagster as dg
 
 from pipelines.operations.notify import notify
 from pipelines.settings import Settings
+
+_log = logging.getLogger(__name__)
 
 _DAGSTER_YAML = """\
 # Dagster instance of the crm pipeline: runs recorded by the CLI are shown by `make ui`.
@@ -20,11 +24,15 @@ telemetry:
 
 @dataclass
 class RunOutcome:
+    """What a run did: published or not, its messages, its report; `refused` when another
+    run held the warehouse's run lock and this one did not start."""
+
     success: bool
     run_id: str
     errors: list[str] = field(default_factory=list)
     published_rows: dict[str, int] = field(default_factory=dict)
     report: Path | None = None
+    refused: bool = False
 
 
 def instance_for(settings: Settings) -> dg.DagsterInstance:
@@ -40,9 +48,14 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
-            error = event.step_failure_data.error
-            cause = error.cause if error and error.cause else error
-            lines = [ln for ln in (cause.message if cause else "").splitlines() if ln.strip()]
+            data = event.step_failure_data
+            error = data.error
+            if data.user_failure_data and data.user_failure_data.description:
+                text = data.user_failure_data.description  # a dg.Failure's own message
+            else:
+                cause = error.cause if error and error.cause else error
+                text = cause.message if cause else ""
+            lines = [ln for ln in text.splitlines() if ln.strip()]
             messages.append(f"{event.step_key}: {lines[0] if lines else 'failed'}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
@@ -54,29 +67,74 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     return messages or ["the run did not complete; see the Dagster log"]
 
 
+def _explain(exc: BaseException, settings: Settings) -> str:
+    """One line for an error of the machine: the way to recover when it is a permanent one,
+    else its first line."""
+    from pipelines.operations.failures import permanent_failure
+
+    try:
+        message = permanent_failure(exc, settings.work_db)
+    except Exception:  # the explanation must not fail either
+        message = None
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return message or f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+
+
 def run_pipeline(
     settings: Settings, as_of: date, log_level: str = "INFO", full_refresh: bool = False
 ) -> RunOutcome:
     """Execute the daily job for `as_of` in process, recorded in the persistent instance;
     `full_refresh` rebuilds the compact sales facts from every order line and the AR ledger
-    of every customer."""
-    from pipelines.definitions import DAILY_JOB, defs
-    from pipelines.publishing.assets import PUBLISHED_WAREHOUSE
-    from pipelines.resources import checkpoint_work_db
+    of every customer.
 
-    job = defs.resolve_job_def(DAILY_JOB)
-    with instance_for(settings) as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=as_of.isoformat(),
-            raise_on_error=False,
-            tags={"crm/trigger": "cli"},
-            run_config={
-                "loggers": {"console": {"config": {"log_level": log_level}}},
-                "ops": {"crm_dbt_models": {"config": {"full_refresh": full_refresh}}},
-            },
-        )
-    checkpoint_work_db(settings.work_db)  # a failed run's steps too
+    One run at a time per warehouse (operations.run_lock): while another holds the lock the
+    run is refused at once, without an alert. A run that does not publish ends with its
+    messages, a `run_failed` alert and, where the disk allows, the auditors' report,
+    whatever breaks on the way (the closing checkpoint, the report, the alert log)."""
+    from pipelines.operations.run_lock import RunInProgress, run_lock, run_lock_path
+
+    run_id = str(uuid.uuid4())  # known before the run starts: the lock names it
+    try:
+        with run_lock(run_lock_path(settings.warehouse_path), run_id):
+            return _run_locked(settings, as_of, run_id, log_level, full_refresh)
+    except RunInProgress as busy:
+        _log.warning("run for %s refused: %s", as_of, busy)
+        return RunOutcome(False, run_id, [str(busy)], refused=True)
+    except OSError as exc:  # the lock file cannot be created: the run never started
+        return _failed(settings, as_of, run_id, [f"run lock: {_explain(exc, settings)}"])
+
+
+def _run_locked(
+    settings: Settings, as_of: date, run_id: str, log_level: str, full_refresh: bool
+) -> RunOutcome:
+    """The run itself, under the run lock; raises nothing but interruptions."""
+    try:
+        from pipelines.definitions import DAILY_JOB, defs
+        from pipelines.publishing.assets import PUBLISHED_WAREHOUSE
+        from pipelines.resources import checkpoint_work_db
+
+        job = defs.resolve_job_def(DAILY_JOB)
+        with instance_for(settings) as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=as_of.isoformat(),
+                raise_on_error=False,
+                run_id=run_id,
+                tags={"crm/trigger": "cli"},
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": log_level}}},
+                    "ops": {"crm_dbt_models": {"config": {"full_refresh": full_refresh}}},
+                },
+            )
+    except Exception as exc:  # the definitions or the Dagster instance (its disk, storage)
+        _log.exception("the run for %s could not be executed", as_of)
+        return _failed(settings, as_of, run_id, [f"run: {_explain(exc, settings)}"])
+    checkpoint_error = None
+    try:
+        checkpoint_work_db(settings.work_db)  # a failed run's steps too
+    except Exception as exc:
+        checkpoint_error = _explain(exc, settings)
+        _log.warning("closing checkpoint of the working database failed: %s", checkpoint_error)
     published = [
         event.step_materialization_data.materialization
         for event in result.get_asset_materialization_events()
@@ -84,16 +142,9 @@ def run_pipeline(
     ]
     if not result.success or not published:
         messages = _failure_messages(result)
-        report = _report_of_failure(settings, as_of, result.run_id, messages)
-        notify(
-            "run_failed",
-            f"run for {as_of} failed; nothing was published: {'; '.join(messages)}",
-            run_id=result.run_id,
-            as_of_date=as_of.isoformat(),
-            errors=messages,
-            report=str(report) if report else None,
-        )
-        return RunOutcome(False, result.run_id, messages, report=report)
+        if checkpoint_error and not any(checkpoint_error in m for m in messages):
+            messages.append(f"closing checkpoint: {checkpoint_error}")
+        return _failed(settings, as_of, result.run_id, messages)
     metadata = published[-1].metadata
     rows = {
         k.removeprefix("rows_"): int(v.value) for k, v in metadata.items() if k.startswith("rows_")
@@ -102,6 +153,28 @@ def run_pipeline(
     return RunOutcome(
         True, result.run_id, published_rows=rows, report=Path(report.value) if report else None
     )
+
+
+def _failed(settings: Settings, as_of: date, run_id: str, messages: list[str]) -> RunOutcome:
+    """The outcome of a run that published nothing, after its report (when it can be
+    written) and its `run_failed` alert; raises nothing."""
+    try:
+        report = _report_of_failure(settings, as_of, run_id, messages)
+    except Exception as exc:
+        _log.warning("no auditors' report for run %s: %s", run_id, _explain(exc, settings))
+        report = None
+    try:
+        notify(
+            "run_failed",
+            f"run for {as_of} failed; nothing was published: {'; '.join(messages)}",
+            run_id=run_id,
+            as_of_date=as_of.isoformat(),
+            errors=messages,
+            report=str(report) if report else None,
+        )
+    except Exception:  # notify does not raise; should it ever, the outcome still returns
+        _log.exception("the run_failed alert of run %s was not sent", run_id)
+    return RunOutcome(False, run_id, messages, report=report)
 
 
 def _report_of_failure(

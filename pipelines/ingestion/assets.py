@@ -8,6 +8,7 @@ import dagster as dg
 from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.loader import FileRejected, ingest
 from pipelines.ingestion.pii import PII_KEY_ENV
+from pipelines.operations.notify import notify
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 
@@ -77,6 +78,17 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     )
     for name in report.missing_optional:
         context.log.info(f"optional extract {name} has not landed: analyses using it are skipped")
+    for name, why in report.unrecognised:
+        context.log.warning(f"{name}: {why}")
+    if report.unrecognised:
+        notify(
+            "files_not_loaded",
+            f"{len(report.unrecognised)} entr(ies) of the extract folders were not loaded "
+            f"(not named <extract>_YYYYMMDD.csv): {', '.join(n for n, _ in report.unrecognised)}",
+            run_id=context.run.run_id,
+            as_of_date=as_of.isoformat(),
+            files=[{"file_name": n, "reason": why} for n, why in report.unrecognised],
+        )
     for name, key in RAW_KEYS.items():
         accepted, rejected = report.totals(name)
         yield dg.MaterializeResult(
@@ -95,5 +107,9 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     )
     yield dg.MaterializeResult(
         asset_key=DELIVERY_MANIFEST,
-        metadata={"files_loaded": len(report.files), "files_unchanged": report.skipped_unchanged},
+        metadata={
+            "files_loaded": len(report.files),
+            "files_unchanged": report.skipped_unchanged,
+            "files_not_loaded": len(report.unrecognised),
+        },
     )

@@ -66,6 +66,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "payments": {"customer_id": "customers"},
     "inventory": {"customer_id": "customers", "product_id": "products"},
     "complaints": {"customer_id": "customers"},
+    "prospects": {"referred_by_customer_id": "customers"},
     "credit_reviews": {"customer_id": "customers"},
     "targets": {"customer_id": "customers", "product_id": "products"},
 }

@@ -4,7 +4,8 @@ Plain functions (no Dagster). `ingest()`:
 
 1. finds every contract file dated on or before the as-of date whose content is new or
    changed: a file whose size and modification time match its current manifest row is not
-   read at all; any other is hashed (sha256) and compared with the manifest;
+   read at all; any other is hashed (sha256) and compared with the manifest. Every other
+   entry of the landing folder is named with why it is not loaded (or refuses the run);
 2. reads each such file (UTF-8 with or without BOM, or GB18030/GBK, detected per file; ERP
    headers mapped to contract columns) and checks it against the contract. A file-level
    problem (unreadable, missing or duplicated column, no rows where rows are required, every
@@ -12,7 +13,11 @@ Plain functions (no Dagster). `ingest()`:
    `FileRejected` before anything is written;
 3. in one transaction, replaces the rows of each re-delivered file (a correction), appends
    the accepted rows to `raw.<extract>`, the bad rows to `raw.rejected_rows` (one row per
-   broken rule, with file, line, column and reason) and one manifest row per delivery.
+   broken rule, with file, line, column and reason) and one manifest row per delivery;
+   then quarantines the rows whose key or AR reference breaks the contract against
+   everything delivered so far.
+
+Messages name files, lines, columns and rules, never a delivered value.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,12 +51,18 @@ META_COLUMNS = {
     "_file_sha256": "VARCHAR",
     "_run_id": "VARCHAR",
 }
+# ASCII digits only: `\d` would also match full-width and Arabic-Indic digits, which the
+# storage types cannot hold
 _PATTERNS = {
-    "int": r"^-?\d+$",
-    "amount": r"^-?\d+(\.\d{1,2})?$",
-    "quantity": r"^-?\d+(\.\d{1,3})?$",
-    "period": r"^\d{4}-(0[1-9]|1[0-2])$",
+    "int": r"^-?[0-9]+$",
+    "amount": r"^-?[0-9]+(\.[0-9]{1,2})?$",
+    "quantity": r"^-?[0-9]+(\.[0-9]{1,3})?$",
+    "period": r"^[0-9]{4}-(0[1-9]|1[0-2])$",
 }
+# What the storage types (contract.DUCKDB_TYPES) hold beyond the pattern: INTEGER's range,
+# and the digits before the point of DECIMAL(18,2) and DECIMAL(18,3)
+_INT32 = (-(2**31), 2**31 - 1)
+_INTEGER_DIGITS = {"amount": 16, "quantity": 15}
 _TYPE_WORDS = {
     "int": "a whole number",
     "amount": "an amount with at most 2 decimals",
@@ -76,6 +88,14 @@ class IngestOptions:
     chunk_rows: int = 1_000_000
     # secret of the PII join keys (ingestion.pii); None leaves the keys empty
     pii_key: bytes | None = None
+    # plausible dates: none before `earliest_date`, none more than this many days after the
+    # business date of the file (a due date of 9999-12-31, an onboarding in year 1)
+    earliest_date: date = date(1950, 1, 1)
+    max_days_after_business_date: int = 1830
+    # days a payments file whose documents reference one not delivered yet is read again
+    reference_wait_days: int = 7
+    # an entry of an extract folder that is not <extract>_YYYYMMDD.csv: "warn" or "refuse"
+    unrecognised_files: str = "warn"
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,8 @@ class IngestReport:
     files: list[dict] = field(default_factory=list)
     skipped_unchanged: int = 0
     missing_optional: list[str] = field(default_factory=list)
+    # (file name, why) of every entry of an extract folder that is not a delivery
+    unrecognised: list[tuple[str, str]] = field(default_factory=list)
 
     def totals(self, extract: str) -> tuple[int, int]:
         rows = [f for f in self.files if f["extract"] == extract]
@@ -128,21 +150,35 @@ def _business_date(extract: Extract, path: Path) -> date | None:
 
 def discover(
     landing_dir: Path, as_of: date, known: dict[str, tuple[str, int, int]] | None = None
-) -> list[LandedFile]:
-    """Every contract file under `landing_dir` dated on or before `as_of`.
+) -> tuple[list[LandedFile], list[tuple[str, str]]]:
+    """(landed, unrecognised): every contract file under `landing_dir` dated on or before
+    `as_of`, and every other entry of an extract folder with why it is not loaded.
 
     `known` maps file names to the (sha256, size, mtime_ns) of their current manifest row: a
     file with the same size and modification time keeps that hash without being read.
     """
     known = known or {}
-    found = []
+    found, unrecognised = [], []
+    if landing_dir.is_dir():
+        for path in sorted(landing_dir.iterdir()):
+            if path.name not in EXTRACTS:
+                unrecognised.append(
+                    (
+                        path.name,
+                        "not an extract folder, so not read (the folders are "
+                        f"{', '.join(EXTRACTS)})",
+                    )
+                )
     for extract in EXTRACTS.values():
         folder = landing_dir / extract.name
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
             business_date = _business_date(extract, path)
-            if business_date is None or business_date > as_of:
+            if business_date is None or not path.is_file():
+                unrecognised.append((f"{extract.name}/{path.name}", _why_not_loaded(extract, path)))
+                continue
+            if business_date > as_of:
                 continue
             stat = path.stat()
             previous = known.get(f"{extract.name}/{path.name}")
@@ -155,11 +191,38 @@ def discover(
                     extract.name, path, business_date, digest, stat.st_size, stat.st_mtime_ns
                 )
             )
-    return found
+    return found, unrecognised
+
+
+def _why_not_loaded(extract: Extract, path: Path) -> str:
+    """Why an entry of an extract folder is not a delivery, and what to do about it."""
+    expected = f"{extract.name}_YYYYMMDD.csv"
+    if path.is_dir():
+        return f"a folder, not a file: only files named {expected} are loaded"
+    if not path.is_file():
+        return f"not a regular file: only files named {expected} are loaded"
+    day = re.search(
+        r"(?<![0-9])(20[0-9]{2}|19[0-9]{2})[-_.]?([01][0-9])[-_.]?([0-3][0-9])", path.name
+    )
+    hint = (
+        f"; if it is the delivery of that day, rename it {extract.name}_{''.join(day.groups())}.csv"
+        if day
+        else ""
+    )
+    return f"not named {expected}, so not loaded{hint}"
 
 
 def decode(raw: bytes, file_name: str) -> tuple[str, str]:
-    """Decode UTF-8 (with or without BOM) or GB18030/GBK; returns (text, encoding)."""
+    """Decode UTF-8 (with or without BOM) or GB18030/GBK; returns (text, encoding). A file in
+    UTF-16, with or without its byte-order mark, is refused with a word about its encoding."""
+    utf16 = (
+        f"{file_name}: the file looks like UTF-16 (every other byte is zero); re-export it as "
+        "UTF-8 or GB18030"
+    )
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FileRejected(utf16.replace("every other byte is zero", "it starts with its BOM"))
+    if raw[:4000].count(0) > len(raw[:4000]) // 4:  # ASCII text in UTF-16 without a BOM
+        raise FileRejected(utf16)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding), encoding
@@ -265,7 +328,8 @@ def _split_plain(text: str) -> tuple[list[str], pl.DataFrame]:
 
 def _split_quoted(text: str, landed: LandedFile) -> tuple[list[str], pl.DataFrame]:
     """(header, rows) of a file with quoted fields (or odd line ends), by the csv module."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote opened and never closed is an error, not the rest of the file in one field
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[list[str]] = []
     lines: list[int] = []
     header: list[str] | None = None
@@ -295,8 +359,9 @@ def _rows(records: list[list[str]], lines: list[int]) -> pl.DataFrame:
     )
 
 
-def _column_checks(column: Column) -> list[tuple[pl.Expr, str]]:
-    """(is_bad, reason) pairs for one column; values are still strings here."""
+def _column_checks(column: Column, options: IngestOptions) -> list[tuple[pl.Expr, str]]:
+    """(is_bad, reason) pairs for one column; values are still strings here. What passes
+    fits the column's storage type: the cast into raw.<extract> cannot fail."""
     value = pl.col(column.name)
     checks: list[tuple[pl.Expr, str]] = []
     if column.required:
@@ -304,14 +369,34 @@ def _column_checks(column: Column) -> list[tuple[pl.Expr, str]]:
     if column.type == "date":
         parsed = value.str.to_date("%Y-%m-%d", strict=False)
         checks.append((value.is_not_null() & parsed.is_null(), f"not {_TYPE_WORDS['date']}"))
-    elif column.type in _PATTERNS:
+        latest = pl.col("_business_date") + pl.duration(days=options.max_days_after_business_date)
         checks.append(
             (
-                value.is_not_null() & ~value.str.contains(_PATTERNS[column.type]),
-                f"not {_TYPE_WORDS[column.type]}",
+                (parsed < options.earliest_date) | (parsed > latest),
+                f"not a plausible date (before {options.earliest_date} or more than "
+                f"{options.max_days_after_business_date} days after the file's business date)",
             )
         )
+    elif column.type in _PATTERNS:
+        well_formed = value.str.contains(_PATTERNS[column.type])
+        checks.append((value.is_not_null() & ~well_formed, f"not {_TYPE_WORDS[column.type]}"))
         number = value.cast(pl.Float64, strict=False)
+        if column.type == "int":  # exact: whole numbers of this size are exact in a float
+            low, high = _INT32
+            checks.append(
+                (
+                    well_formed & ((number < low) | (number > high)),
+                    f"beyond the whole numbers the column holds ({low} to {high})",
+                )
+            )
+        elif column.type in _INTEGER_DIGITS:
+            digits = _INTEGER_DIGITS[column.type]
+            checks.append(
+                (
+                    well_formed & value.str.contains(rf"^-?0*[1-9][0-9]{{{digits},}}"),
+                    f"too large: more than {digits} digits before the decimal point",
+                )
+            )
         if column.min_value is not None:
             checks.append((number < column.min_value, f"below the minimum {column.min_value:g}"))
         if column.max_value is not None:
@@ -326,7 +411,9 @@ def _column_checks(column: Column) -> list[tuple[pl.Expr, str]]:
     return checks
 
 
-def _row_checks(extract: Extract, known: dict[str, set[str]]) -> list[tuple[pl.Expr, str, str]]:
+def _row_checks(
+    extract: Extract, known: dict[str, set[str]], options: IngestOptions
+) -> list[tuple[pl.Expr, str, str]]:
     """(is_bad, column, reason) for every rule of the extract's contract."""
     checks = [
         (
@@ -340,7 +427,9 @@ def _row_checks(extract: Extract, known: dict[str, set[str]]) -> list[tuple[pl.E
             "line has more fields than the header (unquoted separator?)",
         ),
     ]
-    checks += [(bad, c.name, reason) for c in extract.columns for bad, reason in _column_checks(c)]
+    checks += [
+        (bad, c.name, reason) for c in extract.columns for bad, reason in _column_checks(c, options)
+    ]
     for column, (discriminator, values) in extract.conditional_required.items():
         checks.append(
             (
@@ -405,14 +494,17 @@ def _row_checks(extract: Extract, known: dict[str, set[str]]) -> list[tuple[pl.E
 
 
 def validate(
-    frame: pl.DataFrame, extract: Extract, known: dict[str, set[str]] | None = None
+    frame: pl.DataFrame,
+    extract: Extract,
+    known: dict[str, set[str]] | None = None,
+    options: IngestOptions | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split string rows into (accepted, problems); problems has one row per rule broken.
 
     `known` holds the customer and product ids of the master data delivered so far.
     """
     known = known or {"customers": set(), "products": set()}
-    checks = _row_checks(extract, known)
+    checks = _row_checks(extract, known, options or IngestOptions())
     # files arrive in date order, so the row index orders lines across files too
     flagged = frame.with_row_index("_row").with_columns(
         [bad.fill_null(False).alias(f"_bad_{i}") for i, (bad, _, _) in enumerate(checks)]
@@ -514,6 +606,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for column in ("file_size", "file_mtime_ns"):
         con.execute(f"alter table raw.delivery_manifest add column if not exists {column} bigint")
     con.execute("""
+        create table if not exists raw.unrecognised_files (
+            file_name varchar, reason varchar, run_id varchar, seen_at timestamp
+        )""")
+    con.execute("""
         create table if not exists raw.rejected_rows (
             extract varchar, file_name varchar, line_number integer, column_name varchar,
             reason varchar, business_date date, file_sha256 varchar, run_id varchar
@@ -593,20 +689,100 @@ def _quarantine_repeated_keys(
     options: IngestOptions,
     run_id: str,
 ) -> None:
-    """Move the rows this run appended whose key was already delivered (see _repeated_keys)
-    from raw.<extract> to raw.rejected_rows, recount their files, and refuse a file whose
-    share of bad lines is now too large."""
+    """Quarantine the rows this run appended whose key was already delivered
+    (see _repeated_keys)."""
     clashes = _repeated_keys(con, extract, run_id)
     if clashes is None:
         return
-    problems = clashes.select(  # noqa: F841 (read by DuckDB)
-        pl.lit(extract.name).alias("extract"),
+    problems = clashes.select(
         pl.col("_file_name").alias("file_name"),
         pl.col("_line_number").alias("line_number"),
         pl.lit(",".join(extract.key)).alias("column_name"),
         (pl.lit("duplicate key (already delivered in ") + pl.col("earlier") + ")").alias("reason"),
         pl.col("_business_date").alias("business_date"),
         pl.col("_file_sha256").alias("file_sha256"),
+    )
+    _quarantine(con, extract, problems, report, options, run_id)
+
+
+# What a posted AR document may reference (SPEC's payments contract): doc_type -> the
+# doc_type of its target, always a posted document of the same customer
+REFERENCE_TARGETS = {
+    "receipt": "invoice",
+    "credit_note": "invoice",
+    "extension": "invoice",
+    "reversal": "receipt",
+}
+# The reason of a reference to a document not delivered yet: its file is read again at the
+# next runs (IngestOptions.reference_wait_days) in case the target arrives late
+REFERENCE_PENDING = "references a document not delivered so far"
+
+
+def _quarantine_broken_references(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    report: IngestReport,
+    options: IngestOptions,
+    run_id: str,
+) -> None:
+    """Quarantine the posted AR documents this run appended whose reference_doc_id does not
+    name a posted document of the right type (REFERENCE_TARGETS) of the same customer among
+    everything delivered so far, this run included. Receipts, credit notes and extensions
+    are checked first, so a reversal of a receipt quarantined here is quarantined too."""
+    for doc_types in (["receipt", "credit_note", "extension"], ["reversal"]):
+        rules = ", ".join(f"('{d}', '{t}')" for d, t in REFERENCE_TARGETS.items())
+        problems = con.execute(
+            f"""
+            select d._file_name as file_name, d._line_number as line_number,
+                'reference_doc_id' as column_name,
+                case
+                    when t.doc_id is null then '{REFERENCE_PENDING} (a ' || d.doc_type
+                        || ' must reference a posted ' || r.target || ')'
+                    when t.customer_id <> d.customer_id then 'references a document of '
+                        || 'another customer (a ' || d.doc_type || ' must reference a posted '
+                        || r.target || ' of the same customer)'
+                    else 'references a ' || t.doc_type || ' (a ' || d.doc_type
+                        || ' must reference a posted ' || r.target || ')'
+                end as reason,
+                d._business_date as business_date, d._file_sha256 as file_sha256
+            from raw.payments as d
+            join (values {rules}) as r(doc_type, target) using (doc_type)
+            left join (
+                select doc_id, any_value(doc_type) as doc_type,
+                    any_value(customer_id) as customer_id
+                from raw.payments where status = 'posted' group by doc_id
+            ) as t on t.doc_id = d.reference_doc_id
+            where d._run_id = $run and d.status = 'posted' and d.doc_type in $types
+                and d.reference_doc_id is not null
+                and (t.doc_id is null or t.customer_id <> d.customer_id
+                    or t.doc_type <> r.target)
+            order by file_name, line_number
+            """,
+            {"run": run_id, "types": doc_types},
+        ).pl()
+        if problems.height:
+            _quarantine(con, extract, problems, report, options, run_id)
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    problems: pl.DataFrame,
+    report: IngestReport,
+    options: IngestOptions,
+    run_id: str,
+) -> None:
+    """Move rows this run appended (`problems`: file_name, line_number, column_name, reason,
+    business_date, file_sha256) from raw.<extract> to raw.rejected_rows, recount their
+    files, and refuse a file whose share of bad lines is now too large."""
+    problems = problems.select(  # noqa: F841 (read by DuckDB)
+        pl.lit(extract.name).alias("extract"),
+        "file_name",
+        pl.col("line_number").cast(pl.Int32),
+        "column_name",
+        "reason",
+        "business_date",
+        "file_sha256",
         pl.lit(run_id).alias("run_id"),
     )
     con.execute("insert into raw.rejected_rows by name select * from problems")
@@ -616,7 +792,7 @@ def _quarantine_repeated_keys(
         "and loaded._line_number = problems.line_number",
         {"run": run_id},
     )
-    # every problem of the files concerned, the repeated keys now among them
+    # every problem of the files concerned, the new ones among them
     recounted = con.execute(
         "select file_name, line_number, column_name, reason from raw.rejected_rows "
         "where run_id = $run and file_name in (select file_name from problems)",
@@ -643,7 +819,13 @@ def ingest(
     ensure_schema(con)
     report = IngestReport()
     known_files = current_manifest(con)
-    landed = discover(landing_dir, as_of, known_files)
+    landed, report.unrecognised = discover(landing_dir, as_of, known_files)
+    if report.unrecognised and options.unrecognised_files == "refuse":
+        listed = "; ".join(f"{name}: {why}" for name, why in report.unrecognised)
+        raise FileRejected(
+            f"{len(report.unrecognised)} entr(ies) of the extract folders are not deliveries "
+            f"({listed}); rename or remove them (ingestion.unrecognised_files is 'refuse')"
+        )
     present = {f.extract for f in landed}
     for extract in EXTRACTS.values():
         if extract.name in present:
@@ -656,6 +838,8 @@ def ingest(
                 f"{landing_dir / extract.name}/{extract.name}_YYYYMMDD.csv"
             )
     todo = [f for f in landed if known_files.get(f.file_name, ("",))[0] != f.sha256]
+    again = _waiting_for_references(con, todo, as_of, options)
+    todo = [f for f in landed if f in todo or f.file_name in again]  # in date order
     report.skipped_unchanged = len(landed) - len(todo)
     replaced = {
         e: [f.file_name for f in todo if f.extract == e and f.file_name in known_files]
@@ -683,12 +867,36 @@ def ingest(
                 _load_chunk(con, extract, chunk_files, frames, known, report, options, run_id)
             if extract.kind == "delta":
                 _quarantine_repeated_keys(con, extract, report, options, run_id)
+            if extract.name == "payments":
+                _quarantine_broken_references(con, extract, report, options, run_id)
         _record_manifest(con, report, run_id, loaded_at)
+        if report.unrecognised:
+            con.executemany(
+                "insert into raw.unrecognised_files values (?, ?, ?, ?)",
+                [[name, why, run_id, loaded_at] for name, why in report.unrecognised],
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return report
+
+
+def _waiting_for_references(
+    con: duckdb.DuckDBPyConnection, todo: list[LandedFile], as_of: date, options: IngestOptions
+) -> set[str]:
+    """The unchanged payments files with documents quarantined for a reference not delivered
+    yet, dated within `options.reference_wait_days` of `as_of`: read again (their rows
+    replaced) so that a document whose target arrives late is accepted then."""
+    waiting = {
+        row[0]
+        for row in con.execute(
+            "select distinct file_name from raw.rejected_rows where extract = 'payments' "
+            "and starts_with(reason, ?) and business_date >= ?::date - ?::integer",
+            [REFERENCE_PENDING, as_of, options.reference_wait_days],
+        ).fetchall()
+    }
+    return waiting - {f.file_name for f in todo}
 
 
 def _chunks(
@@ -726,7 +934,7 @@ def _load_chunk(
     Keys repeated across groups or runs are quarantined once the extract's groups are all
     written (_quarantine_repeated_keys)."""
     batch = pl.concat(frames)
-    accepted, problems = validate(batch, extract, known)
+    accepted, problems = validate(batch, extract, known, options)
     _reject_whole_files(extract, files, frames, problems, options)
     if extract.name in known:
         known[extract.name] |= set(accepted[extract.key[0]].to_list())

@@ -26,7 +26,7 @@ def landed_files(landing_dir: Path, seen: dict[str, list]) -> dict[str, list]:
             continue
         for path in folder.iterdir():
             match = extract.file_pattern().match(path.name)
-            if not match:
+            if not match or not path.is_file():  # the run names what it does not load
                 continue
             key = f"{name}/{path.name}"
             stat = path.stat()

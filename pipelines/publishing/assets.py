@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
+from pipelines.operations.failures import fail_at_once_if_permanent
 from pipelines.operations.notify import notify
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.publishing.publish import publish
@@ -58,24 +59,29 @@ def published_warehouse(
     warehouse = Path(crm.warehouse_path)
     with crm.connect() as con:
         ensure_audit_table(con)
-    counts, publication = publish(
-        crm.work_db,
-        warehouse,
-        run_id=context.run.run_id,
-        as_of=date.fromisoformat(context.partition_key),
-        config_version=config.version,
-        dbt_manifest=dbt_project.manifest_path,
-        keep_history=config.publishing.keep_history,
-    )
+    # a full disk or a folder that is not writable fails the publication at once, with
+    # the way to recover (the published file is replaced only at the end, atomically)
+    with fail_at_once_if_permanent(crm.work_db):
+        counts, publication = publish(
+            crm.work_db,
+            warehouse,
+            run_id=context.run.run_id,
+            as_of=date.fromisoformat(context.partition_key),
+            config_version=config.version,
+            dbt_manifest=dbt_project.manifest_path,
+            keep_history=config.publishing.keep_history,
+        )
     with crm.connect() as con:
         record_publication(con, publication)
-    checkpoint_work_db(crm.work_db)
+    with fail_at_once_if_permanent(crm.work_db):
+        checkpoint_work_db(crm.work_db)
     context.log.info(f"published {warehouse}")
-    report = build_report(
-        crm.work_db,
-        warehouse,
-        RunFacts(context.run.run_id, publication["as_of_date"], config.version, published=True),
-    )
+    with fail_at_once_if_permanent(crm.work_db):
+        report = build_report(
+            crm.work_db,
+            warehouse,
+            RunFacts(context.run.run_id, publication["as_of_date"], config.version, published=True),
+        )
     context.log.info(f"auditors' report: {report}")
     with crm.connect(read_only=True) as con:
         warned = con.execute(

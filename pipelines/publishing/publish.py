@@ -25,6 +25,7 @@ from pipelines.publishing.columns import (
     dbt_column_descriptions,
 )
 from pipelines.settings import duckdb_memory_limit
+from pipelines.sql import sql_literal
 
 # Tables with one partition per as-of date: published table -> (working table, order). A
 # publication takes the run's own as-of date from the working database, where it was just
@@ -128,7 +129,7 @@ def _comment(con: duckdb.DuckDBPyConnection, dbt_manifest: Path | None) -> None:
             # a dbt model's own columns, or columns a Python table carries over from one
             source = COLUMNS_FROM_DBT.get(table, table)
             columns = dbt_column_descriptions(dbt_manifest, source) | columns
-        con.execute(f"comment on table published.reporting.{table} is {_quote(text)}")
+        con.execute(f"comment on table published.reporting.{table} is {sql_literal(text)}")
         present = {
             r[0]
             for r in con.execute(
@@ -141,12 +142,8 @@ def _comment(con: duckdb.DuckDBPyConnection, dbt_manifest: Path | None) -> None:
             if column in present and description:
                 con.execute(
                     f'comment on column published.reporting.{table}."{column}" is '
-                    f"{_quote(description)}"
+                    f"{sql_literal(description)}"
                 )
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def history_dir(warehouse: Path) -> Path:
@@ -217,8 +214,12 @@ def publish(
     counts: dict[str, int] = {}
     con = duckdb.connect(config={"memory_limit": duckdb_memory_limit()})
     try:
-        con.execute(f"attach '{tmp}' as published (storage_version '{STORAGE_VERSION}')")
-        con.execute(f"attach '{work_db}' as work (read_only)")
+        # ATTACH takes no parameters: the paths are quoted into the statement
+        con.execute(
+            f"attach {sql_literal(tmp)} as published "
+            f"(storage_version {sql_literal(STORAGE_VERSION)})"
+        )
+        con.execute(f"attach {sql_literal(work_db)} as work (read_only)")
         con.execute("create schema if not exists published.reporting")
         existing = _reporting_tables(con, "published")
         for table, (source, order) in PER_AS_OF_TABLES.items():

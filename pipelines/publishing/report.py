@@ -183,25 +183,34 @@ def _charts(con: duckdb.DuckDBPyConnection, as_of: date, folder: Path) -> list[d
     return charts
 
 
-def build_report(work_db: Path, warehouse: Path, run: RunFacts) -> Path:
-    """Write the report of `run` (refusing to overwrite one) and refresh the report list."""
-    folder = report_folder(warehouse, run.as_of, run.run_id)
-    folder.mkdir(parents=True, exist_ok=False)
+_CHECK_COLUMNS = (
+    "check_source, table_name, check_name, column_name, severity, passed, "
+    "element_count, unexpected_count, observed_value"
+)
+_DELIVERY_COLUMNS = (
+    "extract, file_name, business_date, sha256, rows_in_file, accepted_rows, rejected_rows"
+)
+_REJECT_COLUMNS = "extract, file_name, line_number, column_name, reason"
+_UNLOADED_COLUMNS = "file_name, reason"
+
+
+def _empty(columns: str) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict.fromkeys(columns.split(", "), pl.String))
+
+
+def _read_run(
+    work_db: Path, run: RunFacts, folder: Path
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, list[dict]]:
+    """The run's checks, deliveries, rejected rows and landed entries not loaded (misnamed
+    files) from the working database, and the pictures drawn into `folder`."""
     with duckdb.connect(str(work_db), read_only=True) as con:
-        columns = (
-            "check_source, table_name, check_name, column_name, severity, passed, "
-            "element_count, unexpected_count, observed_value"
-        )
         checks = _frame(
             con,
             "audit.data_quality_results",
-            f"select {columns} from audit.data_quality_results where run_id = ? "
+            f"select {_CHECK_COLUMNS} from audit.data_quality_results where run_id = ? "
             "order by passed, check_source, table_name, check_name, column_name",
             [run.run_id],
-            columns,
-        )
-        columns = (
-            "extract, file_name, business_date, sha256, rows_in_file, accepted_rows, rejected_rows"
+            _CHECK_COLUMNS,
         )
         deliveries = _frame(
             con,
@@ -210,18 +219,47 @@ def build_report(work_db: Path, warehouse: Path, run: RunFacts) -> Path:
             "rows_in_file, accepted_rows, rejected_rows from raw.delivery_manifest "
             "where run_id = ? order by extract, business_date, file_name",
             [run.run_id],
-            columns,
+            _DELIVERY_COLUMNS,
         )
-        columns = "extract, file_name, line_number, column_name, reason"
         rejects = _frame(
             con,
             "raw.rejected_rows",
-            f"select {columns} from raw.rejected_rows where run_id = ? "
+            f"select {_REJECT_COLUMNS} from raw.rejected_rows where run_id = ? "
             "order by file_name, line_number, column_name",
             [run.run_id],
-            columns,
+            _REJECT_COLUMNS,
+        )
+        unloaded = _frame(
+            con,
+            "raw.unrecognised_files",
+            f"select {_UNLOADED_COLUMNS} from raw.unrecognised_files where run_id = ? "
+            "order by file_name",
+            [run.run_id],
+            _UNLOADED_COLUMNS,
         )
         charts = _charts(con, run.as_of, folder)
+    return checks, deliveries, rejects, unloaded, charts
+
+
+def build_report(work_db: Path, warehouse: Path, run: RunFacts) -> Path:
+    """Write the report of `run` (refusing to overwrite one) and refresh the report list.
+
+    The report of a failed run whose working database cannot be read (corrupted,
+    truncated) lists the run's messages only."""
+    folder = report_folder(warehouse, run.as_of, run.run_id)
+    folder.mkdir(parents=True, exist_ok=False)
+    try:
+        checks, deliveries, rejects, unloaded, charts = _read_run(work_db, run, folder)
+    except duckdb.Error:
+        if run.published:
+            raise
+        checks, deliveries, rejects, unloaded = (
+            _empty(_CHECK_COLUMNS),
+            _empty(_DELIVERY_COLUMNS),
+            _empty(_REJECT_COLUMNS),
+            _empty(_UNLOADED_COLUMNS),
+        )
+        charts = []
     checks.write_csv(folder / "checks.csv")
     rejects.write_csv(folder / "rejected_rows.csv")
     reconciliation = [
@@ -256,6 +294,7 @@ def build_report(work_db: Path, warehouse: Path, run: RunFacts) -> Path:
             else None,
             rejects=rejects.head(MAX_LISTED_REJECTS).rows(named=True),
             rejects_total=rejects.height,
+            unloaded=unloaded.rows(named=True),
             max_listed=MAX_LISTED_REJECTS,
             charts=charts,
         ),

@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from pipelines.operations.failures import permanent_message
 from pipelines.partitions import as_of_partitions, one_date_per_run
 from pipelines.quality.results import record
 from pipelines.quality.validation import CheckOutcome
@@ -266,6 +267,10 @@ def crm_dbt_models(
     if not invocation.is_successful():
         error = invocation.get_error()
         message = str(error) if error else "dbt build failed; see the dbt log above"
-        # a failing model or test is about the data and fails alike on a retry; a lock held
-        # on the working database is not, and may be retried
-        raise dg.Failure(message, allow_retries="lock" in message.lower()) from error
+        # a failing model or test is about the data and fails alike on a retry, and so does
+        # a full disk or a corrupted working database (said with the way to recover); a lock
+        # held on the working database is not, and may be retried
+        permanent = permanent_message(message, crm.work_db)
+        raise dg.Failure(
+            permanent or message, allow_retries=permanent is None and "lock" in message.lower()
+        ) from error

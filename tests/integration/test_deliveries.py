@@ -7,10 +7,12 @@ import hashlib
 import json
 import shutil
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -131,6 +133,143 @@ def test_bad_rows_are_quarantined_and_the_good_ones_published(site):
     assert after == expected
 
 
+def test_hostile_cells_misnamed_files_and_broken_references_are_named_not_loaded(site):
+    """Cells the storage types cannot hold, AR documents whose references break the contract
+    and files not named for it: the run publishes, and each is named with its reason."""
+    root, settings = site
+    landing = root / "landing"
+    known = _customers(root)
+    sales = [
+        SALES_HEADER,
+        f"SO-H1,1,{NEXT},{known[0]},P00001,1,４０３.２３,0.00,403.23,1.00,R001,",
+        f"SO-H2,1,{NEXT},{known[0]},P00001,1,1{'0' * 20}.00,0.00,1{'0' * 20}.00,1.00,R001,",
+        f"SO-H3,3000000000,{NEXT},{known[0]},P00001,1,1.00,0.00,1.00,1.00,R001,",
+        f"SO-H4,1,{NEXT},{known[0]},P00001,1,1.00,0.00,1.00,1.00,R001,",  # good
+    ]
+    sales_file = landing / "sales" / f"sales_{NEXT:%Y%m%d}.csv"
+    previous_sales = sales_file.read_bytes() if sales_file.exists() else None
+    sales_file.write_text("\n".join(sales) + "\n", encoding="utf-8")
+    docs = pl.concat(
+        [
+            pl.read_csv(p, infer_schema=False)
+            for p in sorted((landing / "payments").glob("payments_*.csv"))
+        ]
+    ).filter(pl.col("status") == "posted")
+    receipt = docs.filter(pl.col("doc_type") == "receipt").row(0, named=True)
+    payer = receipt["customer_id"]
+    invoice_of_another = docs.filter(
+        (pl.col("doc_type") == "invoice") & (pl.col("customer_id") != payer)
+    )["doc_id"][0]
+    header = ",".join(EXTRACTS["payments"].column_names)
+    payments_file = landing / "payments" / f"payments_{NEXT:%Y%m%d}.csv"
+    payments_file.write_text(
+        "\n".join(
+            [
+                header,
+                f"RV-H0,reversal,{payer},{NEXT},,50.00,check,{receipt['doc_id']},posted",
+                f"RV-H1,reversal,{payer},{NEXT},,50.00,check,RV-H0,posted",
+                f"RC-H1,receipt,{payer},{NEXT},,70.00,bank_transfer,{invoice_of_another},posted",
+                f"EX-H1,extension,{payer},{NEXT},2026-06-30,0.00,,INV-NEVER,posted",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    misnamed = [
+        landing / "sales" / f"sales_{NEXT:%Y%m%d} (1).csv",
+        landing / "sales" / f"sales_{NEXT:%Y-%m-%d}.csv",
+    ]
+    for path in misnamed:
+        path.write_text(SALES_HEADER + "\n", encoding="utf-8")
+    folder_like_a_file = landing / "payments" / "payments_20260402.csv"
+    folder_like_a_file.mkdir()
+    alerts = settings.dagster_home / "alerts.log"
+    alerts_before = alerts.read_text("utf-8").count("\n") if alerts.exists() else 0
+    balance_before = _query(
+        settings,
+        "select ar_balance from reporting.credit_flags where as_of_date = ? and customer_id = ?",
+        [AS_OF, payer],
+    )
+    try:
+        code, output = _run(NEXT)
+    finally:
+        for path in misnamed:
+            path.unlink()
+        folder_like_a_file.rmdir()
+        payments_file.unlink()
+        sales_file.write_bytes(previous_sales) if previous_sales else sales_file.unlink()
+    assert code == 0, output
+    rejected = _query(
+        settings,
+        "select file_name, line_number, column_name, reason from reporting.rejected_rows "
+        "where file_name in (?, ?) order by file_name, line_number, column_name",
+        [f"sales/{sales_file.name}", f"payments/{payments_file.name}"],
+    )
+    assert rejected == [
+        (
+            f"payments/{payments_file.name}",
+            3,
+            "reference_doc_id",
+            "references a reversal (a reversal must reference a posted receipt)",
+        ),
+        (
+            f"payments/{payments_file.name}",
+            4,
+            "reference_doc_id",
+            "references a document of another customer (a receipt must reference a posted "
+            "invoice of the same customer)",
+        ),
+        (
+            f"payments/{payments_file.name}",
+            5,
+            "reference_doc_id",
+            "references a document not delivered so far (a extension must reference a posted "
+            "invoice)",
+        ),
+        (f"sales/{sales_file.name}", 2, "unit_price", "not an amount with at most 2 decimals"),
+        (
+            f"sales/{sales_file.name}",
+            3,
+            "net_amount",
+            "too large: more than 16 digits before the decimal point",
+        ),
+        (
+            f"sales/{sales_file.name}",
+            3,
+            "unit_price",
+            "too large: more than 16 digits before the decimal point",
+        ),
+        (
+            f"sales/{sales_file.name}",
+            4,
+            "line_no",
+            "beyond the whole numbers the column holds (-2147483648 to 2147483647)",
+        ),
+    ]
+    # only the sound reversal moved the customer's AR: the broken documents changed nothing
+    ((balance_after,),) = _query(
+        settings,
+        "select ar_balance from reporting.credit_flags where as_of_date = ? and customer_id = ?",
+        [NEXT, payer],
+    )
+    assert balance_after == balance_before[0][0] + Decimal("50.00")
+    names = [f"sales/{p.name}" for p in misnamed] + [f"payments/{folder_like_a_file.name}"]
+    for name in names:
+        assert name in output
+    new_alerts = [
+        json.loads(line) for line in alerts.read_text("utf-8").splitlines()[alerts_before:]
+    ]
+    (unloaded,) = [a for a in new_alerts if a["kind"] == "files_not_loaded"]
+    assert sorted(f["file_name"] for f in unloaded["files"]) == sorted(names)
+    report = sorted(
+        (settings.warehouse_path.parent / "reports").glob(f"{NEXT}_*/index.html"),
+        key=lambda p: p.stat().st_mtime,
+    )[-1].read_text("utf-8")
+    assert "Landed but not loaded" in report
+    for name in names:
+        assert name in report
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
@@ -155,7 +294,12 @@ def test_bad_rows_are_quarantined_and_the_good_ones_published(site):
             ",".join(EXTRACTS["customers"].column_names) + "\n",
             "customers/customers_20260401.csv: has a header but no rows",
         ),
-        ("sales_20260401.csv", b"\xff\xfe\x00\x00binary", "not readable as UTF-8 or GB18030"),
+        ("sales_20260401.csv", b"\xffbinary\xff", "not readable as UTF-8 or GB18030"),
+        (
+            "sales_20260401.csv",
+            SALES_HEADER.encode("utf-16-le"),
+            "sales/sales_20260401.csv: the file looks like UTF-16 (every other byte is zero)",
+        ),
         (
             "sales_20260401.csv",
             SALES_HEADER
@@ -167,7 +311,14 @@ def test_bad_rows_are_quarantined_and_the_good_ones_published(site):
             "20% allowed; most common: ",
         ),
     ],
-    ids=["duplicated-column", "wrong-date", "empty-snapshot", "unreadable", "bad-row-share"],
+    ids=[
+        "duplicated-column",
+        "wrong-date",
+        "empty-snapshot",
+        "unreadable",
+        "utf-16-without-bom",
+        "bad-row-share",
+    ],
 )
 def test_a_rejected_file_changes_nothing_published(site, name, content, message):
     root, settings = site

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingestion.loader import FileRejected, ingest
+from pipelines.ingestion.loader import FileRejected, IngestOptions, ingest
 
 SALES_HEADER = (
     "order_id,line_no,order_date,customer_id,product_id,quantity,unit_price,"
@@ -623,3 +623,177 @@ def test_a_snapshot_without_its_header_line_is_refused_without_repeating_its_cel
         r"customer_id, customer_name, customer_type, status; 0 other cell",
     ):
         _contract_header(header, EXTRACTS["customers"], {}, "customers_20260331.csv")
+
+
+def test_cells_the_storage_types_cannot_hold_are_quarantined_not_a_crash(landing: Path):
+    rows = [
+        "SO1,1,2026-03-02,000001,P00001,2,65.00,10.00,120.00,80.00,R001,",  # good
+        "SO2,1,2026-03-02,000001,P00001,1,６５.００,0.00,65.00,40.00,R001,",  # full-width
+        "SO3,1,2026-03-02,000001,P00001,١,65.00,0.00,65.00,40.00,R001,",  # Arabic-Indic
+        f"SO4,1,2026-03-02,000001,P00001,1,1{'0' * 20}.00,0.00,1{'0' * 20},40.00,R001,",
+        "SO5,3000000000,2026-03-02,000001,P00001,1,65.00,0.00,65.00,40.00,R001,",
+        "SO6,2147483647,2026-03-02,000001,P00001,1,9999999999999999.99,0.00,"
+        "9999999999999999.99,40.00,R001,",  # the largest values the columns hold
+        "SO7,1,２０２６-03-02,000001,P00001,1,65.00,0.00,65.00,40.00,R001,",
+        "SO8,1,2026-03-02,000001,P00001,1000000000000000,0.00,0.00,0.00,40.00,R001,",
+    ]
+    _write(landing, "sales", "20260302", "\n".join([SALES_HEADER, *rows]) + "\n")
+    con = duckdb.connect()
+    report = ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert report.totals("sales") == (2, 6)
+    f = "sales/sales_20260302.csv"
+    assert _rejected(con) == [
+        (f, 3, "unit_price", "not an amount with at most 2 decimals"),
+        (f, 4, "quantity", "not a number with at most 3 decimals"),
+        (f, 5, "net_amount", "too large: more than 16 digits before the decimal point"),
+        (f, 5, "unit_price", "too large: more than 16 digits before the decimal point"),
+        (f, 6, "line_no", "beyond the whole numbers the column holds (-2147483648 to 2147483647)"),
+        (f, 8, "order_date", "not a date as YYYY-MM-DD"),
+        (f, 9, "quantity", "too large: more than 15 digits before the decimal point"),
+    ]
+    assert con.execute(
+        "select order_id, line_no, unit_price::varchar from raw.sales order by 1"
+    ).fetchall() == [("SO1", 1, "65.00"), ("SO6", 2147483647, "9999999999999999.99")]
+
+
+def test_implausible_dates_are_quarantined(landing: Path):
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")
+    _write(
+        landing,
+        "customers",
+        "20260302",
+        CUSTOMERS + "000002,N,retailer,active,east,,,R001,0001-01-01,30,0.00,,,,\n"
+        "000003,N,retailer,active,east,,,R001,1950-01-01,30,0.00,,,,\n",
+    )
+    _write(
+        landing,
+        "payments",
+        "20260302",
+        PAYMENTS + "INV2,invoice,000001,2026-03-02,9999-12-31,100.00,,,posted\n"
+        "INV3,invoice,000001,2026-03-02,2031-03-06,100.00,,,posted\n"  # 1,830 days on
+        "INV4,invoice,000001,2026-03-02,2031-03-07,100.00,,,posted\n",
+    )
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    reason = (
+        "not a plausible date (before 1950-01-01 or more than 1830 days after the file's "
+        "business date)"
+    )
+    assert sorted(_rejected(con)) == [
+        ("customers/customers_20260302.csv", 3, "onboarding_date", reason),
+        ("payments/payments_20260302.csv", 3, "due_date", reason),
+        ("payments/payments_20260302.csv", 5, "due_date", reason),
+    ]
+    assert con.execute("select doc_id from raw.payments order by 1").fetchall() == [
+        ("INV1",),
+        ("INV3",),
+    ]
+
+
+def test_every_entry_of_an_extract_folder_is_loaded_or_named(landing: Path):
+    for name in ("sales_20260302 (1).csv", "sales_2026-03-02.csv", "sales_20260302 .csv"):
+        (landing / "sales" / name).parent.mkdir(parents=True, exist_ok=True)
+        (landing / "sales" / name).write_text(SALES_HEADER + "\n", encoding="utf-8")
+    (landing / "sales" / "sales_20260301.csv").mkdir()
+    (landing / "Sales").mkdir()
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")
+    con = duckdb.connect()
+    report = ingest(con, landing, date(2026, 3, 2), "run-1")
+    rename = "; if it is the delivery of that day, rename it sales_20260302.csv"
+    expected = [
+        (
+            "Sales",
+            "not an extract folder, so not read (the folders are customers, products, sales, "
+            "inventory, payments, prospects, complaints, credit_reviews, targets)",
+        ),
+        ("sales/sales_2026-03-02.csv", f"not named sales_YYYYMMDD.csv, so not loaded{rename}"),
+        (
+            "sales/sales_20260301.csv",
+            "a folder, not a file: only files named sales_YYYYMMDD.csv are loaded",
+        ),
+        ("sales/sales_20260302 (1).csv", f"not named sales_YYYYMMDD.csv, so not loaded{rename}"),
+        ("sales/sales_20260302 .csv", f"not named sales_YYYYMMDD.csv, so not loaded{rename}"),
+    ]
+    assert report.unrecognised == expected
+    assert [f["file_name"] for f in report.files if f["extract"] == "sales"] == [
+        "sales/sales_20260302.csv"
+    ]
+    assert (
+        con.execute(
+            "select file_name, reason from raw.unrecognised_files where run_id = 'run-1' order by 1"
+        ).fetchall()
+        == expected
+    )
+    with pytest.raises(FileRejected, match=r"5 entr\(ies\) .*sales_20260302 \(1\)\.csv"):
+        ingest(con, landing, date(2026, 3, 2), "run-2", IngestOptions(unrecognised_files="refuse"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16"])
+def test_a_utf16_file_is_refused_with_a_word_about_its_encoding(landing: Path, encoding: str):
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n", encoding=encoding)
+    with pytest.raises(FileRejected, match="sales/sales_20260302.csv: the file looks like UTF-16"):
+        ingest(duckdb.connect(), landing, date(2026, 3, 2), "run-1")
+
+
+def test_ar_documents_must_reference_a_document_of_their_kind_and_customer(landing: Path):
+    _write(
+        landing,
+        "customers",
+        "20260302",
+        CUSTOMERS + "000002,N,retailer,active,east,,,R001,2020-01-01,30,0.00,,,,\n",
+    )
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")
+    docs = [
+        "REC1,receipt,000001,2026-03-02,,40.00,bank_transfer,INV1,posted",
+        "REV1,reversal,000001,2026-03-02,,40.00,bank_transfer,REC1,posted",
+        "REV2,reversal,000001,2026-03-02,,40.00,bank_transfer,REV1,posted",  # of a reversal
+        "REC2,receipt,000002,2026-03-02,,10.00,bank_transfer,INV1,posted",  # another's invoice
+        "REV3,reversal,000002,2026-03-02,,10.00,bank_transfer,REC2,posted",  # of REC2
+        "EXT1,extension,000001,2026-03-02,2026-05-01,0.00,,INV9,posted",  # not delivered yet
+        "REC3,receipt,000001,2026-03-02,,5.00,cash,INV9,posted",  # not delivered yet
+        "CN1,credit_note,000001,2026-03-02,,5.00,,INV1,posted",
+        "REC4,receipt,000001,2026-03-02,,5.00,cash,,posted",  # unreferenced: pooled
+        "REC5,receipt,000001,2026-03-02,,5.00,cash,NOPE,cancelled",  # never existed
+    ]
+    _write(landing, "payments", "20260302", PAYMENTS + "\n".join(docs) + "\n")
+    con = duckdb.connect()
+    report = ingest(con, landing, date(2026, 3, 2), "run-1")
+    assert report.totals("payments") == (6, 5)
+    f, pending = "payments/payments_20260302.csv", "references a document not delivered so far"
+    assert _rejected(con) == [
+        (
+            f,
+            5,
+            "reference_doc_id",
+            "references a reversal (a reversal must reference a posted receipt)",
+        ),
+        (
+            f,
+            6,
+            "reference_doc_id",
+            "references a document of another customer (a receipt must "
+            "reference a posted invoice of the same customer)",
+        ),
+        (f, 7, "reference_doc_id", f"{pending} (a reversal must reference a posted receipt)"),
+        (f, 8, "reference_doc_id", f"{pending} (a extension must reference a posted invoice)"),
+        (f, 9, "reference_doc_id", f"{pending} (a receipt must reference a posted invoice)"),
+    ]
+    # the invoice arrives a day late: the waiting documents of the earlier file are accepted
+    _write(
+        landing,
+        "payments",
+        "20260303",
+        PAYMENTS.splitlines()[0] + "\nINV9,invoice,000001,2026-03-03,2026-04-02,50.00,,,posted\n",
+    )
+    report = ingest(con, landing, date(2026, 3, 3), "run-2")
+    assert [f["file_name"] for f in report.files if f["extract"] == "payments"] == [
+        "payments/payments_20260302.csv",
+        "payments/payments_20260303.csv",
+    ]
+    assert [line for _, line, _, _ in _rejected(con)] == [5, 6, 7]
+    assert con.execute(
+        "select doc_id from raw.payments where doc_id in ('EXT1', 'REC3') order by 1"
+    ).fetchall() == [("EXT1",), ("REC3",)]
+    # past the wait the file is no longer read again
+    report = ingest(con, landing, date(2026, 3, 10), "run-3")
+    assert [f["file_name"] for f in report.files] == []
