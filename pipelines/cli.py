@@ -165,11 +165,19 @@ def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool)
             "(`make ui` shows it)"
         )
         return
-    click.echo(
-        f"run for {as_of_date} FAILED; nothing was published, "
-        f"{settings.warehouse_path} is unchanged.",
-        err=True,
-    )
+    if outcome.published_anyway:
+        click.echo(
+            f"run for {as_of_date} FAILED after it published to {settings.warehouse_path}: "
+            "the published tables are validated, a closing step (the working database's "
+            "checkpoint, the auditors' report) did not complete.",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"run for {as_of_date} FAILED; nothing was published, "
+            f"{settings.warehouse_path} is unchanged.",
+            err=True,
+        )
     for message in outcome.errors:
         click.echo(f"  - {message}", err=True)
     if outcome.report:

@@ -33,6 +33,8 @@ class RunOutcome:
     published_rows: dict[str, int] = field(default_factory=dict)
     report: Path | None = None
     refused: bool = False
+    # the warehouse holds this run's publication although a closing step failed after it
+    published_anyway: bool = False
 
 
 def instance_for(settings: Settings) -> dg.DagsterInstance:
@@ -156,25 +158,47 @@ def _run_locked(
 
 
 def _failed(settings: Settings, as_of: date, run_id: str, messages: list[str]) -> RunOutcome:
-    """The outcome of a run that published nothing, after its report (when it can be
-    written) and its `run_failed` alert; raises nothing."""
-    try:
-        report = _report_of_failure(settings, as_of, run_id, messages)
-    except Exception as exc:
-        _log.warning("no auditors' report for run %s: %s", run_id, _explain(exc, settings))
-        report = None
+    """The outcome of a run that did not complete, after its report (when it can be
+    written) and its `run_failed` alert; raises nothing. Such a run published nothing,
+    unless it failed after the atomic replace of the warehouse (in the closing checkpoint or
+    the report): then the outcome and the alert say that it was published."""
+    published = _published_by(settings.warehouse_path, run_id)
+    report = None
+    if not published:  # a published run's report belongs to its publication step
+        try:
+            report = _report_of_failure(settings, as_of, run_id, messages)
+        except Exception as exc:
+            _log.warning("no auditors' report for run %s: %s", run_id, _explain(exc, settings))
+    what = (
+        "was published, but a closing step failed" if published else "failed; nothing was published"
+    )
     try:
         notify(
             "run_failed",
-            f"run for {as_of} failed; nothing was published: {'; '.join(messages)}",
+            f"run for {as_of} {what}: {'; '.join(messages)}",
             run_id=run_id,
             as_of_date=as_of.isoformat(),
+            published=published,
             errors=messages,
             report=str(report) if report else None,
         )
     except Exception:  # notify does not raise; should it ever, the outcome still returns
         _log.exception("the run_failed alert of run %s was not sent", run_id)
-    return RunOutcome(False, run_id, messages, report=report)
+    return RunOutcome(False, run_id, messages, report=report, published_anyway=published)
+
+
+def _published_by(warehouse: Path, run_id: str) -> bool:
+    """Whether the published warehouse file is the state that run `run_id` wrote."""
+    import duckdb
+
+    if not warehouse.exists():
+        return False
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute("select run_id from reporting.publication").fetchone()
+    except Exception:  # unreadable, or published before publication rows existed: not ours
+        return False
+    return bool(row) and row[0] == run_id
 
 
 def _report_of_failure(

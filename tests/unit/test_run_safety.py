@@ -214,3 +214,30 @@ def test_notify_never_raises_when_the_alert_log_cannot_be_written(tmp_path, monk
         alert = notify("run_failed", "run for 2026-03-31 failed", run_id="r1")
     assert alert["kind"] == "run_failed" and alert["webhook"].startswith("not sent: ")
     assert "alert not written to the alert log" in caplog.text
+
+
+def test_a_run_that_failed_after_its_publication_says_it_published(isolated_env, tmp_path):
+    from datetime import date
+
+    from pipelines.runner import _failed
+
+    settings = isolated_env
+    settings.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema reporting")
+        con.execute("create table reporting.publication as select 'run-1' as run_id")
+    published = _failed(settings, date(2026, 3, 31), "run-1", ["closing checkpoint: x"])
+    other = _failed(settings, date(2026, 3, 31), "run-2", ["publish: x"])
+    assert (published.published_anyway, other.published_anyway) == (True, False)
+    alerts = [
+        json.loads(line)
+        for line in (settings.dagster_home / "alerts.log").read_text("utf-8").splitlines()
+    ]
+    assert [(a["run_id"], a["published"], a["summary"]) for a in alerts] == [
+        (
+            "run-1",
+            True,
+            "run for 2026-03-31 was published, but a closing step failed: closing checkpoint: x",
+        ),
+        ("run-2", False, "run for 2026-03-31 failed; nothing was published: publish: x"),
+    ]
