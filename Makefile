@@ -62,7 +62,7 @@ format: setup
 
 ## ui: the Dagster UI on the instance the CLI records its runs in
 ui: setup
-	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/python -c 'import os, pathlib; from pipelines.runner import write_instance_config; write_instance_config(pathlib.Path(os.environ["DAGSTER_HOME"]))'
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:

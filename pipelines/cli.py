@@ -27,7 +27,25 @@ def latest_landed_date(landing: Path) -> date | None:
     return date(int(max(dates)[:4]), int(max(dates)[4:6]), int(max(dates)[6:])) if dates else None
 
 
+def _refuse_outside_partitions(as_of: date) -> None:
+    """One line, before any work, for an as-of date the daily partitions do not hold."""
+    from pipelines.partitions import as_of_partitions
+
+    first = as_of_partitions.start.date()
+    if as_of < first:
+        raise click.ClickException(
+            f"the as-of date {as_of} is before {first}, where the business-date partitions "
+            "start (pipelines/partitions.py)"
+        )
+    if as_of > date.today():
+        raise click.ClickException(
+            f"the as-of date {as_of} is in the future: the newest as-of date is today, "
+            f"{date.today()}"
+        )
+
+
 @click.group()
+@click.version_option(package_name="crm-pipeline", message="%(prog)s %(version)s")
 def main() -> None:
     """Customer analytics for food and FMCG manufacturers: ERP extracts in, customer tiers and
     credit flags out, validated and published to a DuckDB warehouse."""
@@ -41,7 +59,13 @@ def main() -> None:
     show_default=True,
     help="Landing folder to write the extracts into.",
 )
-@click.option("--customers", type=click.IntRange(min=5), default=3000, show_default=True)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=5),
+    default=3000,
+    show_default=True,
+    help="Number of customers (prospects, complaints and reviews scale with it).",
+)
 @click.option(
     "--days",
     type=click.IntRange(min=30),
@@ -55,7 +79,13 @@ def main() -> None:
     default=None,
     help="Last business date (default: yesterday).",
 )
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Random seed: the same seed and options write the same files.",
+)
 @click.option(
     "--encoding",
     type=click.Choice(["utf-8", "gb18030"]),
@@ -149,6 +179,7 @@ def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool)
         as_of_date = latest
     else:
         as_of_date = as_of.date()
+    _refuse_outside_partitions(as_of_date)
     from pipelines.runner import run_pipeline
 
     outcome = run_pipeline(settings, as_of_date, full_refresh=full_refresh)
@@ -197,8 +228,18 @@ def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool)
     required=True,
     help="Last as-of date (inclusive).",
 )
-@click.option("--landing", type=click.Path(path_type=Path), default=None)
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing folder (default: $CRM_LANDING_DIR or landing/).",
+)
+@click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Published DuckDB file (default: $CRM_WAREHOUSE_PATH or warehouse/crm.duckdb).",
+)
 def backfill(start, end, landing: Path | None, warehouse: Path | None) -> None:
     """Run the pipeline for every as-of date from --from to --to, oldest first, one Dagster
     run per date (the UI's partition backfill does the same). Stops at the first failure."""
@@ -209,6 +250,8 @@ def backfill(start, end, landing: Path | None, warehouse: Path | None) -> None:
     first, last = start.date(), end.date()
     if first > last:
         raise click.BadParameter("--from must not be after --to")
+    _refuse_outside_partitions(first)
+    _refuse_outside_partitions(last)
     from pipelines.runner import run_pipeline
 
     day = first
@@ -225,6 +268,45 @@ def backfill(start, end, landing: Path | None, warehouse: Path | None) -> None:
         click.echo(f"{day}: published (run {outcome.run_id})")
         day += timedelta(days=1)
     click.echo(f"backfilled {first} .. {last} into {settings.warehouse_path}")
+
+
+@main.command()
+@click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Published DuckDB file (default: $CRM_WAREHOUSE_PATH or warehouse/crm.duckdb).",
+)
+def status(warehouse: Path | None) -> None:
+    """What is published: the as-of date of the newest publication, its run, its
+    configuration version, when, and the summary of the checks of that run."""
+    import duckdb
+
+    settings = apply_environment(warehouse=warehouse.resolve() if warehouse else None)
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(
+            f"nothing is published at {settings.warehouse_path}: run `crm-pipeline run` first"
+        )
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        run_id, as_of, published_at, version = con.execute(
+            "select run_id, as_of_date, published_at, config_version from reporting.publication"
+        ).fetchone()
+        dates = con.execute(
+            "select count(distinct as_of_date), min(as_of_date), max(as_of_date) "
+            "from reporting.customer_facts"
+        ).fetchone()
+        checks = con.execute(
+            "select count(*), count(*) filter (not passed), "
+            "count(*) filter (not passed and severity <> 'critical') "
+            "from reporting.data_quality_results where run_id = ?",
+            [run_id],
+        ).fetchone()
+    click.echo(f"warehouse       {settings.warehouse_path}")
+    click.echo(f"last published  as of {as_of}, at {published_at:%Y-%m-%d %H:%M:%S}")
+    click.echo(f"run             {run_id}")
+    click.echo(f"configuration   {version}")
+    click.echo(f"as-of dates     {dates[0]} ({dates[1]} .. {dates[2]})")
+    click.echo(f"checks          {checks[0]} run, {checks[1]} failed ({checks[2]} warnings)")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,26 @@ _DAGSTER_YAML = """\
 # Dagster instance of the crm pipeline: runs recorded by the CLI are shown by `make ui`.
 telemetry:
   enabled: false
+# One run at a time: every run writes the one working database. The schedule, the sensors
+# and the UI's backfills queue their runs here; the CLI holds the warehouse's run lock.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
 """
+# what earlier releases wrote: replaced by the above, any other file is the user's own
+_EARLIER_YAML = """\
+# Dagster instance of the crm pipeline: runs recorded by the CLI are shown by `make ui`.
+telemetry:
+  enabled: false
+"""
+
+
+def write_instance_config(dagster_home: Path) -> None:
+    """The instance's dagster.yaml in `dagster_home`, unless one of the user's is there."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists() or config.read_text(encoding="utf-8") == _EARLIER_YAML:
+        config.write_text(_DAGSTER_YAML, encoding="utf-8")
 
 
 @dataclass
@@ -39,10 +58,7 @@ class RunOutcome:
 
 def instance_for(settings: Settings) -> dg.DagsterInstance:
     """The persistent instance in DAGSTER_HOME (created on first use)."""
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(_DAGSTER_YAML, encoding="utf-8")
+    write_instance_config(settings.dagster_home)
     return dg.DagsterInstance.get()
 
 

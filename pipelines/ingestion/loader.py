@@ -212,6 +212,20 @@ def _why_not_loaded(extract: Extract, path: Path) -> str:
     return f"not named {expected}, so not loaded{hint}"
 
 
+def _first_landed(landing_dir: Path, extract: Extract) -> date | None:
+    """The earliest business date of the extract's files in the landing folder, by name."""
+    folder = landing_dir / extract.name
+    days = []
+    for path in folder.iterdir() if folder.is_dir() else ():
+        match = extract.file_pattern().match(path.name)
+        if match and path.is_file():
+            try:
+                days.append(datetime.strptime(match.group(1), "%Y%m%d").date())
+            except ValueError:
+                continue
+    return min(days, default=None)
+
+
 def decode(raw: bytes, file_name: str) -> tuple[str, str]:
     """Decode UTF-8 (with or without BOM) or GB18030/GBK; returns (text, encoding). A file in
     UTF-16, with or without its byte-order mark, is refused with a word about its encoding."""
@@ -819,6 +833,16 @@ def ingest(
     ensure_schema(con)
     report = IngestReport()
     known_files = current_manifest(con)
+    if not landing_dir.is_dir():
+        raise FileRejected(
+            f"the landing folder {landing_dir} does not exist or is not a folder: point "
+            "--landing (or CRM_LANDING_DIR) at the folder the ERP delivers to"
+        )
+    if not any(landing_dir.iterdir()):
+        raise FileRejected(
+            f"the landing folder {landing_dir} is empty: no extract has landed there; point "
+            "--landing (or CRM_LANDING_DIR) at the folder the ERP delivers to"
+        )
     landed, report.unrecognised = discover(landing_dir, as_of, known_files)
     if report.unrecognised and options.unrecognised_files == "refuse":
         listed = "; ".join(f"{name}: {why}" for name, why in report.unrecognised)
@@ -832,10 +856,17 @@ def ingest(
             continue
         if extract.optional:
             report.missing_optional.append(extract.name)
-        elif not con.execute(f"select count(*) from raw.{extract.name}").fetchone()[0]:
+        elif not con.execute(
+            f"select count(*) from raw.{extract.name} where _business_date <= ?", [as_of]
+        ).fetchone()[0]:
+            first = _first_landed(landing_dir, extract)
+            advice = (
+                f"the first has business date {first}: run for that date or later"
+                if first
+                else f"expected files {landing_dir / extract.name}/{extract.name}_YYYYMMDD.csv"
+            )
             raise FileRejected(
-                f"no {extract.name} extract has landed on or before {as_of}: expected files "
-                f"{landing_dir / extract.name}/{extract.name}_YYYYMMDD.csv"
+                f"no {extract.name} extract has landed on or before {as_of}; {advice}"
             )
     todo = [f for f in landed if known_files.get(f.file_name, ("",))[0] != f.sha256]
     again = _waiting_for_references(con, todo, as_of, options)

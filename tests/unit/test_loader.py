@@ -797,3 +797,27 @@ def test_ar_documents_must_reference_a_document_of_their_kind_and_customer(landi
     # past the wait the file is no longer read again
     report = ingest(con, landing, date(2026, 3, 10), "run-3")
     assert [f["file_name"] for f in report.files] == []
+
+
+def test_a_missing_or_empty_landing_folder_is_refused(tmp_path: Path):
+    con = duckdb.connect()
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileRejected, match=f"the landing folder {missing} does not exist"):
+        ingest(con, missing, date(2026, 3, 2), "run-2")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileRejected, match=f"the landing folder {empty} is empty"):
+        ingest(con, empty, date(2026, 3, 2), "run-3")
+
+
+def test_an_as_of_date_before_any_delivery_is_refused_with_the_first_date(landing: Path):
+    _write(landing, "sales", "20260302", SALES_HEADER + "\n")
+    con = duckdb.connect()
+    ingest(con, landing, date(2026, 3, 2), "run-1")
+    # loaded already, but nothing of it is dated on or before the earlier date
+    with pytest.raises(
+        FileRejected,
+        match="no customers extract has landed on or before 1998-01-01; the first has "
+        "business date 2026-03-02: run for that date or later",
+    ):
+        ingest(con, landing, date(1998, 1, 1), "run-2")

@@ -241,3 +241,30 @@ def test_a_run_that_failed_after_its_publication_says_it_published(isolated_env,
         ),
         ("run-2", False, "run for 2026-03-31 failed; nothing was published: publish: x"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "--as-of", "1998-01-01"],
+            "the as-of date 1998-01-01 is before 2020-01-01, where the business-date "
+            "partitions start",
+        ),
+        (["run", "--as-of", "2999-01-01"], "the as-of date 2999-01-01 is in the future"),
+        (
+            ["backfill", "--from", "2026-01-01", "--to", "2999-01-02"],
+            "the as-of date 2999-01-02 is in the future",
+        ),
+    ],
+)
+def test_an_as_of_date_outside_the_partitions_is_refused_in_one_line(isolated_env, args, message):
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not isolated_env.dagster_home.exists()  # refused before any work
