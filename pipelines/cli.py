@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -11,7 +10,6 @@ import click
 
 from pipelines.settings import apply_environment
 
-_FILE_DATE = re.compile(r"^sales_(\d{8})\.csv$", re.IGNORECASE)  # contract.Extract.file_pattern
 # `run` and `backfill` exit with 1 when a run fails, with 75 (EX_TEMPFAIL: try again later)
 # when another run on the same warehouse is in progress and this one was refused.
 EXIT_REFUSED = 75
@@ -19,23 +17,22 @@ EXIT_REFUSED = 75
 
 def latest_landed_date(landing: Path) -> date | None:
     """The newest business date among the sales files that have landed."""
-    dates = [
-        m.group(1)
-        for p in (landing / "sales").glob("sales_*.csv")
-        if (m := _FILE_DATE.match(p.name)) and p.is_file()
-    ]
-    return date(int(max(dates)[:4]), int(max(dates)[4:6]), int(max(dates)[6:])) if dates else None
+    from pipelines.ingestion.contract import EXTRACTS
+
+    dates = EXTRACTS["sales"].landed_dates(landing)
+    return dates[-1] if dates else None
 
 
 def _refuse_outside_partitions(as_of: date) -> None:
     """One line, before any work, for an as-of date the daily partitions do not hold."""
-    from pipelines.partitions import as_of_partitions
+    from pipelines.partitions import FIRST_AS_OF_SOURCE, as_of_partitions
 
     first = as_of_partitions.start.date()
     if as_of < first:
         raise click.ClickException(
             f"the as-of date {as_of} is before {first}, where the business-date partitions "
-            "start (pipelines/partitions.py)"
+            f"start ({FIRST_AS_OF_SOURCE}): land the sales history it needs, or set "
+            "publishing.first_as_of_date in the configuration"
         )
     if as_of > date.today():
         raise click.ClickException(
@@ -162,9 +159,23 @@ def generate(
     "loaded since the last run, and settle every customer's AR ledger again (earlier as-of "
     "dates are kept).",
 )
-def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool) -> None:
+@click.option(
+    "--leave-later-dates",
+    is_flag=True,
+    help="Do not run again the later published as-of dates that rest on a date this "
+    "command published (they are listed; by default they are run again, oldest first, so "
+    "that what is published does not depend on the order of the runs).",
+)
+def run(
+    as_of,
+    landing: Path | None,
+    warehouse: Path | None,
+    full_refresh: bool,
+    leave_later_dates: bool,
+) -> None:
     """Ingest every new or changed file dated on or before the as-of date, then compute,
-    validate and publish everything for that date. Exit status 0 only when published."""
+    validate and publish everything for that date; then run again the later published dates
+    that rest on it. Exit status 0 only when all were published."""
     settings = apply_environment(
         landing=landing.resolve() if landing else None,
         warehouse=warehouse.resolve() if warehouse else None,
@@ -195,6 +206,7 @@ def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool)
             f"Dagster run {outcome.run_id} is recorded in {settings.dagster_home} "
             "(`make ui` shows it)"
         )
+        _recompute_later_dates(settings, leave_later_dates)
         return
     if outcome.published_anyway:
         click.echo(
@@ -240,9 +252,19 @@ def run(as_of, landing: Path | None, warehouse: Path | None, full_refresh: bool)
     default=None,
     help="Published DuckDB file (default: $CRM_WAREHOUSE_PATH or warehouse/crm.duckdb).",
 )
-def backfill(start, end, landing: Path | None, warehouse: Path | None) -> None:
+@click.option(
+    "--leave-later-dates",
+    is_flag=True,
+    help="Do not run again the later published as-of dates that rest on a date this "
+    "command published (they are listed; by default they are run again, oldest first, so "
+    "that what is published does not depend on the order of the runs).",
+)
+def backfill(
+    start, end, landing: Path | None, warehouse: Path | None, leave_later_dates: bool
+) -> None:
     """Run the pipeline for every as-of date from --from to --to, oldest first, one Dagster
-    run per date (the UI's partition backfill does the same). Stops at the first failure."""
+    run per date (the UI's partition backfill does the same), then the later published
+    dates that rest on them. Stops at the first failure."""
     settings = apply_environment(
         landing=landing.resolve() if landing else None,
         warehouse=warehouse.resolve() if warehouse else None,
@@ -268,6 +290,39 @@ def backfill(start, end, landing: Path | None, warehouse: Path | None) -> None:
         click.echo(f"{day}: published (run {outcome.run_id})")
         day += timedelta(days=1)
     click.echo(f"backfilled {first} .. {last} into {settings.warehouse_path}")
+    _recompute_later_dates(settings, leave_later_dates)
+
+
+def _recompute_later_dates(settings, leave: bool) -> None:
+    """Run again, oldest first, each later published date that rests on an earlier date
+    published after it (operations.later_dates); exits 1 at the first that fails."""
+    from pipelines.operations.later_dates import dates_to_recompute
+    from pipelines.runner import run_pipeline
+
+    stale = dates_to_recompute(settings.warehouse_path)
+    if stale and leave:
+        click.echo(
+            f"later published dates rest on an earlier state: {', '.join(map(str, stale))}; "
+            "their migrations, flag changes, since-dates and limits change when they are run "
+            "again (`crm-pipeline run --as-of` each, or without --leave-later-dates)",
+            err=True,
+        )
+        return
+    for day in stale:
+        outcome = run_pipeline(settings, day)
+        if not outcome.success:
+            click.echo(
+                f"{day}: run again because an earlier date was published after it: "
+                f"{'REFUSED' if outcome.refused else 'FAILED'} (run {outcome.run_id}); it "
+                "still holds what it was published with",
+                err=True,
+            )
+            for message in outcome.errors:
+                click.echo(f"  - {message}", err=True)
+            sys.exit(EXIT_REFUSED if outcome.refused else 1)
+        click.echo(
+            f"{day}: published again (run {outcome.run_id}): an earlier date was published after it"
+        )
 
 
 @main.command()
@@ -278,8 +333,9 @@ def backfill(start, end, landing: Path | None, warehouse: Path | None) -> None:
     help="Published DuckDB file (default: $CRM_WAREHOUSE_PATH or warehouse/crm.duckdb).",
 )
 def status(warehouse: Path | None) -> None:
-    """What is published: the as-of date of the newest publication, its run, its
-    configuration version, when, and the summary of the checks of that run."""
+    """What is published: the newest as-of date, the run that published it, its
+    configuration version, when, and the summary of the checks of that run; and the last
+    run to publish when it is another (a backfill of an older date)."""
     import duckdb
 
     settings = apply_environment(warehouse=warehouse.resolve() if warehouse else None)
@@ -288,9 +344,10 @@ def status(warehouse: Path | None) -> None:
             f"nothing is published at {settings.warehouse_path}: run `crm-pipeline run` first"
         )
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        run_id, as_of, published_at, version = con.execute(
-            "select run_id, as_of_date, published_at, config_version from reporting.publication"
-        ).fetchone()
+        cursor = con.execute("select * from reporting.publication")
+        publication = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+        run_id, as_of = publication["run_id"], publication["as_of_date"]
+        published_at, version = publication["published_at"], publication["config_version"]
         dates = con.execute(
             "select count(distinct as_of_date), min(as_of_date), max(as_of_date) "
             "from reporting.customer_facts"
@@ -302,11 +359,173 @@ def status(warehouse: Path | None) -> None:
             [run_id],
         ).fetchone()
     click.echo(f"warehouse       {settings.warehouse_path}")
-    click.echo(f"last published  as of {as_of}, at {published_at:%Y-%m-%d %H:%M:%S}")
+    click.echo(f"newest as-of    {as_of}, published at {published_at:%Y-%m-%d %H:%M:%S}")
     click.echo(f"run             {run_id}")
     click.echo(f"configuration   {version}")
+    last_run_id = publication.get("last_run_id", run_id)  # files of earlier releases: run_id
+    if last_run_id != run_id:
+        click.echo(
+            f"last run        {last_run_id}: as of {publication['last_run_as_of_date']}, "
+            f"published at {publication['last_published_at']:%Y-%m-%d %H:%M:%S}"
+        )
     click.echo(f"as-of dates     {dates[0]} ({dates[1]} .. {dates[2]})")
     click.echo(f"checks          {checks[0]} run, {checks[1]} failed ({checks[2]} warnings)")
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+@main.command()
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing folder to check (default: $CRM_LANDING_DIR or landing/).",
+)
+@click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Published DuckDB file whose working database says what was loaded before (default: "
+    "$CRM_WAREHOUSE_PATH or warehouse/crm.duckdb). Neither file is changed.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Check the files dated on or before this business date, those `run --as-of` would "
+    "load (default: the latest landed sales date).",
+)
+def check(landing: Path | None, warehouse: Path | None, as_of) -> None:
+    """Check every landed file that is new or changed since the last load against the
+    extract contract, as `run` would load it, and load nothing: per file the rows accepted
+    and quarantined (counted per column and reason, with their first line numbers), the
+    files refused and why, and the entries not named for the contract. The load itself runs
+    on a temporary copy of the working database, which is then deleted: the working
+    database and the warehouse are left as they were. Exit status 0 when every file would
+    load without a quarantined row or a refusal, 1 when something would be quarantined or
+    refused, 75 when a run has the working database open (check again after it)."""
+    import duckdb
+
+    from pipelines.ingestion.loader import WorkingDatabaseInUse, check_landing, landing_problem
+    from pipelines.resources import CrmResource
+    from pipelines.settings import duckdb_memory_limit
+
+    settings = apply_environment(
+        landing=landing.resolve() if landing else None,
+        warehouse=warehouse.resolve() if warehouse else None,
+    )
+    if problem := landing_problem(settings.landing_dir):
+        raise click.ClickException(problem)
+    as_of_date = as_of.date() if as_of else latest_landed_date(settings.landing_dir)
+    if as_of_date is None:
+        raise click.ClickException(
+            f"no sales files in {settings.landing_dir}/sales: give the business date to check "
+            "with --as-of"
+        )
+    crm = CrmResource(
+        landing_dir=str(settings.landing_dir),
+        warehouse_path=str(settings.warehouse_path),
+        config_path=str(settings.config_path),
+        header_map_path=str(settings.header_map_path),
+        expectations_dir=str(settings.expectations_dir),
+    )
+    try:
+        options = crm.ingest_options()  # the very options of the run's ingestion
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        report = check_landing(
+            settings.work_db,
+            settings.landing_dir,
+            as_of_date,
+            options,
+            connect_config={"memory_limit": duckdb_memory_limit()},
+        )
+    except WorkingDatabaseInUse as exc:
+        click.echo(f"check for {as_of_date} REFUSED: {exc}", err=True)
+        sys.exit(EXIT_REFUSED)
+    except (duckdb.Error, OSError) as exc:  # the machine: a full temporary disk, a bad file
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise click.ClickException(
+            f"the check could not complete ({first}); nothing was loaded, "
+            f"{settings.work_db} is unchanged"
+        ) from exc
+
+    if report.loaded_before:
+        baseline = (
+            f"against the {_count(report.loaded_before, 'delivery', 'deliveries')} loaded "
+            f"into {settings.work_db}"
+        )
+    else:
+        where = "is empty" if settings.work_db.exists() else "does not exist yet"
+        baseline = f"with nothing loaded before ({settings.work_db} {where})"
+    click.echo(f"checking {settings.landing_dir} as of {as_of_date} {baseline}")
+    ingested = report.ingested
+    for _, message in report.refused:
+        click.echo(f"REFUSED {message}")
+    if report.refused and ingested is not None:
+        click.echo(
+            "  while a refused file is in the landing folder, `run` refuses the whole run and "
+            "loads nothing; the other files are checked as if it had not landed"
+        )
+    if ingested is not None:
+        problems: dict[str, list[dict]] = {}
+        for row in report.quarantined.iter_rows(named=True):
+            problems.setdefault(row["file_name"], []).append(row)
+        for f in ingested.files:
+            again = (
+                " (unchanged, read again: documents in it wait for those they reference)"
+                if f["file_name"] in report.read_again
+                else ""
+            )
+            click.echo(
+                f"{f['file_name']}: {_count(f['rows_in_file'], 'row')}, "
+                f"{f['accepted_rows']:,} accepted, {f['rejected_rows']:,} quarantined{again}"
+            )
+            for row in problems.get(f["file_name"], []):
+                lines = ", ".join(str(n) for n in row["first_lines"])
+                more = ", ..." if row["rows"] > len(row["first_lines"]) else ""
+                click.echo(
+                    f"    {row['column_name']}: {row['reason']}: {_count(row['rows'], 'row')} "
+                    f"(line{'s' if row['rows'] > 1 else ''} {lines}{more})"
+                )
+        if not ingested.files:
+            click.echo("nothing new or changed to check")
+        if ingested.skipped_unchanged:
+            click.echo(
+                f"{_count(ingested.skipped_unchanged, 'landed file')} unchanged since the last "
+                "load, not read again"
+            )
+        for name, why in ingested.unrecognised:
+            click.echo(f"NOT LOADED {name}: {why}")
+        if ingested.missing_optional:
+            click.echo(
+                f"optional extracts not landed (what uses them is skipped): "
+                f"{', '.join(ingested.missing_optional)}"
+            )
+    if report.clean:
+        rows = sum(f["rows_in_file"] for f in ingested.files)
+        click.echo(
+            f"CLEAN: {_count(len(ingested.files), 'file')} would load, "
+            f"{_count(rows, 'row')}, none quarantined or refused; nothing was loaded"
+        )
+        return
+    parts = []
+    if refused_files := sum(name is not None for name, _ in report.refused):
+        parts.append(f"{_count(refused_files, 'file')} would be refused")
+    if any(name is None for name, _ in report.refused):
+        parts.append("the run would be refused")
+    if not report.quarantined.is_empty():
+        quarantined = [f for f in ingested.files if f["rejected_rows"]]
+        parts.append(
+            f"{_count(sum(f['rejected_rows'] for f in quarantined), 'row')} of "
+            f"{_count(len(quarantined), 'file')} would be quarantined"
+        )
+    click.echo(f"NOT CLEAN: {'; '.join(parts)}; nothing was loaded")
+    sys.exit(1)
 
 
 if __name__ == "__main__":

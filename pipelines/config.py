@@ -307,6 +307,7 @@ class OperationsConfig(_Strict):
 
 class PublishingConfig(_Strict):
     keep_history: int = Field(ge=0)
+    first_as_of_date: date | None
 
 
 class CrmConfig(_Strict):

@@ -10,6 +10,7 @@ import dagster as dg
 from pipelines.config import load_config
 from pipelines.ingestion.assets import raw_extracts
 from pipelines.ingestion.sensors import landing_sensor
+from pipelines.operations.later_dates import later_dates_sensor_for
 from pipelines.operations.sensors import delivery_freshness_sensor, run_failure_alert
 from pipelines.publishing.assets import published_warehouse
 from pipelines.quality.checks import (
@@ -86,7 +87,12 @@ defs = dg.Definitions(
     ],
     jobs=[daily_pipeline],
     schedules=[daily_schedule],
-    sensors=[landing_sensor, delivery_freshness_sensor, run_failure_alert],
+    sensors=[
+        landing_sensor,
+        later_dates_sensor_for(DAILY_JOB),
+        delivery_freshness_sensor,
+        run_failure_alert,
+    ],
     resources={
         "crm": crm_resource_from_env(),
         "dbt": CrmDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

@@ -1,8 +1,18 @@
-"""The business-date partitions every daily asset shares: one partition per as-of date."""
+"""The business-date partitions every daily asset shares: one partition per as-of date.
 
+They start at the first as-of date there can be (`first_as_of_date`) and end today. The
+start is read when the definitions are loaded: after landing history older than the
+partitions, reload the code location (`make ui` does at start) to see its dates.
+"""
+
+import os
 import warnings
+from datetime import date
 
 import dagster as dg
+
+from pipelines.ingestion.contract import EXTRACTS
+from pipelines.settings import environment_path
 
 # Checks partitioned like their assets (preview) and per-asset backfill policies (beta) are
 # Dagster features we rely on knowingly.
@@ -11,8 +21,42 @@ warnings.filterwarnings(
 )
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
+
+def first_as_of_date(today: date | None = None) -> tuple[date, str]:
+    """Where the partitions start, and why: CRM_FIRST_AS_OF_DATE, else the configuration's
+    `publishing.first_as_of_date`, else the business date of the oldest sales file landed
+    (an earlier as-of date has no sales to compute from), else today. Never after today."""
+    from pipelines.config import load_config
+
+    today = today or date.today()
+    first, source = today, "today: no sales file has landed"
+    if os.environ.get("CRM_FIRST_AS_OF_DATE"):
+        try:
+            first = date.fromisoformat(os.environ["CRM_FIRST_AS_OF_DATE"])
+        except ValueError:
+            raise ValueError(
+                f"CRM_FIRST_AS_OF_DATE={os.environ['CRM_FIRST_AS_OF_DATE']!r} is not a "
+                "YYYY-MM-DD date"
+            ) from None
+        source = "CRM_FIRST_AS_OF_DATE"
+    else:
+        try:
+            configured = load_config(environment_path("CRM_CONFIG_PATH")).publishing
+        except ValueError:  # an invalid configuration is reported by the run that reads it
+            configured = None
+        landed = EXTRACTS["sales"].landed_dates(environment_path("CRM_LANDING_DIR"))
+        if configured is not None and configured.first_as_of_date is not None:
+            first, source = configured.first_as_of_date, "publishing.first_as_of_date"
+        elif landed:
+            first, source = landed[0], "the oldest sales file landed"
+    return min(first, today), source
+
+
+FIRST_AS_OF_DATE, FIRST_AS_OF_SOURCE = first_as_of_date()
 # end_offset=1 makes today's date a valid as-of date.
-as_of_partitions = dg.DailyPartitionsDefinition(start_date="2020-01-01", end_offset=1)
+as_of_partitions = dg.DailyPartitionsDefinition(
+    start_date=FIRST_AS_OF_DATE.isoformat(), end_offset=1
+)
 
 # Each as-of date is computed by its own run (windows are relative to it).
 one_date_per_run = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)

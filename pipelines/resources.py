@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +15,11 @@ from pipelines.ingestion.contract import EXTRACTS
 from pipelines.ingestion.loader import IngestOptions
 from pipelines.ingestion.pii import pii_key_from_env
 from pipelines.operations.failures import fail_at_once_if_permanent, permanent_failure
+from pipelines.operations.run_lock import RunInProgress, run_lock, run_lock_path
 from pipelines.settings import duckdb_memory_limit, work_db_for
+
+# How long a run Dagster launched waits for another run on the same warehouse to finish.
+RUN_LOCK_WAIT = timedelta(hours=1)
 
 
 def checkpoint_work_db(work_db: Path) -> None:
@@ -49,6 +54,24 @@ class CrmResource(dg.ConfigurableResource):
     @property
     def work_db(self) -> Path:
         return work_db_for(Path(self.warehouse_path))
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CrmResource]:
+        """In a run, hold the warehouse's run lock for the whole run (operations.run_lock),
+        as `crm-pipeline run` does: a run Dagster launches (the schedule, a sensor, the UI)
+        waits up to RUN_LOCK_WAIT for a CLI run on the same warehouse to finish. Sensors
+        and schedules, outside any run, take no lock."""
+        if context.run is None:
+            yield self
+            return
+        lock, run_id = run_lock_path(Path(self.warehouse_path)), context.run.run_id
+        with ExitStack() as held:
+            try:
+                held.enter_context(run_lock(lock, run_id))
+            except RunInProgress as busy:
+                context.log.info(f"waiting for the run lock {lock}: {busy}")
+                held.enter_context(run_lock(lock, run_id, wait=RUN_LOCK_WAIT))
+            yield self
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

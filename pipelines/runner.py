@@ -204,17 +204,25 @@ def _failed(settings: Settings, as_of: date, run_id: str, messages: list[str]) -
 
 
 def _published_by(warehouse: Path, run_id: str) -> bool:
-    """Whether the published warehouse file is the state that run `run_id` wrote."""
+    """Whether the published warehouse file is the state that run `run_id` wrote: the last
+    run of reporting.publication (its run_id is the newest as-of date's, which a backfill of
+    an older date leaves to an earlier run)."""
     import duckdb
 
     if not warehouse.exists():
         return False
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            row = con.execute("select run_id from reporting.publication").fetchone()
+            cursor = con.execute("select * from reporting.publication")
+            names = [d[0] for d in cursor.description]
+            row = cursor.fetchone()
     except Exception:  # unreadable, or published before publication rows existed: not ours
         return False
-    return bool(row) and row[0] == run_id
+    if not row:
+        return False
+    # files of earlier releases have no last_run_id: their run_id was the last run
+    last = dict(zip(names, row, strict=True))
+    return last.get("last_run_id", last.get("run_id")) == run_id
 
 
 def _report_of_failure(

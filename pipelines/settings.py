@@ -9,6 +9,7 @@
 | CRM_EXPECTATIONS_DIR| expectations                | Great Expectations suites (JSON)         |
 | DAGSTER_HOME        | .dagster                    | the Dagster instance (runs, UI)          |
 | CRM_DUCKDB_MEMORY_LIMIT | 40% of physical memory  | DuckDB's memory limit (e.g. 8GB)         |
+| CRM_FIRST_AS_OF_DATE| (see pipelines/partitions.py)| where the daily partitions start        |
 
 The working database (raw tables, dbt models, scores before publication) lives next to
 the warehouse in `<warehouse dir>/.work/<warehouse stem>_work.duckdb`; `CRM_WORK_DB` is
@@ -39,6 +40,12 @@ _DEFAULTS = {
 def _resolve(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+def environment_path(name: str) -> Path:
+    """The path a CRM_* variable (or DAGSTER_HOME) names, or its default, without writing it
+    back to the environment (for what is read before `apply_environment`)."""
+    return _resolve(os.environ.get(name) or _DEFAULTS[name])
 
 
 def dbt_executable() -> str:

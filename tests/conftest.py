@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from pipelines.config import CrmConfig, load_config
-from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
+# One test process runs the pipeline on many landing folders, and the daily partitions are
+# fixed when the definitions are first imported (pipelines.partitions): here they start
+# before every fixture's dates. Tests of the start itself run the CLI in a process of its own.
+os.environ.setdefault("CRM_FIRST_AS_OF_DATE", "2000-01-01")
+
+from pipelines.config import CrmConfig, load_config  # noqa: E402
+from pipelines.settings import PROJECT_ROOT, Settings, apply_environment  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

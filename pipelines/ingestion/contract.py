@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
 from typing import Literal
 
 ColumnType = Literal["string", "date", "int", "amount", "quantity", "period"]
@@ -59,6 +61,19 @@ class Extract:
 
     def file_pattern(self) -> re.Pattern[str]:
         return re.compile(rf"^{self.name}_(\d{{8}})\.csv$", re.IGNORECASE)
+
+    def landed_dates(self, landing: Path) -> list[date]:
+        """The business dates of this extract's files landed in `landing`, oldest first
+        (entries whose name is not a valid <extract>_YYYYMMDD.csv are not deliveries)."""
+        dates = []
+        for path in (landing / self.name).glob(f"{self.name}_*"):
+            match = self.file_pattern().match(path.name)
+            if match and path.is_file():
+                try:
+                    dates.append(datetime.strptime(match.group(1), "%Y%m%d").date())
+                except ValueError:
+                    continue
+        return sorted(dates)
 
 
 REFERENCES: dict[str, dict[str, str]] = {

@@ -17,6 +17,9 @@ Plain functions (no Dagster). `ingest()`:
    then quarantines the rows whose key or AR reference breaks the contract against
    everything delivered so far.
 
+`check_landing()` is the dry run of `ingest()`: the same function on a scratch copy of the
+working database, which is thrown away; the working database is only read.
+
 Messages name files, lines, columns and rules, never a delivered value.
 """
 
@@ -26,8 +29,11 @@ import csv
 import hashlib
 import io
 import re
+import shutil
+import tempfile
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -74,7 +80,13 @@ WHOLE_LINE = "*"  # column_name of a problem with the line itself
 
 
 class FileRejected(Exception):
-    """A whole file is refused: nothing from it (or from this run) is loaded."""
+    """A whole file is refused: nothing from it (or from this run) is loaded. `file_name`
+    (extract/file) names the file refused; None when the refusal is the run's own (a landing
+    folder that is missing or empty, an extract that has not landed, misnamed entries)."""
+
+    def __init__(self, message: str, file_name: str | None = None) -> None:
+        super().__init__(message)
+        self.file_name = file_name
 
 
 @dataclass(frozen=True)
@@ -144,18 +156,23 @@ def _business_date(extract: Extract, path: Path) -> date | None:
     except ValueError as exc:
         raise FileRejected(
             f"{extract.name}/{path.name}: the date in the file name is not a valid YYYYMMDD "
-            f"date; rename it to {extract.name}_YYYYMMDD.csv with the business date it covers"
+            f"date; rename it to {extract.name}_YYYYMMDD.csv with the business date it covers",
+            f"{extract.name}/{path.name}",
         ) from exc
 
 
 def discover(
-    landing_dir: Path, as_of: date, known: dict[str, tuple[str, int, int]] | None = None
+    landing_dir: Path,
+    as_of: date,
+    known: dict[str, tuple[str, int, int]] | None = None,
+    leave_out: Collection[str] = (),
 ) -> tuple[list[LandedFile], list[tuple[str, str]]]:
     """(landed, unrecognised): every contract file under `landing_dir` dated on or before
     `as_of`, and every other entry of an extract folder with why it is not loaded.
 
     `known` maps file names to the (sha256, size, mtime_ns) of their current manifest row: a
-    file with the same size and modification time keeps that hash without being read.
+    file with the same size and modification time keeps that hash without being read. The
+    file names in `leave_out` (extract/file) are passed over as if they had not landed.
     """
     known = known or {}
     found, unrecognised = [], []
@@ -174,6 +191,8 @@ def discover(
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
+            if f"{extract.name}/{path.name}" in leave_out:
+                continue
             business_date = _business_date(extract, path)
             if business_date is None or not path.is_file():
                 unrecognised.append((f"{extract.name}/{path.name}", _why_not_loaded(extract, path)))
@@ -234,16 +253,19 @@ def decode(raw: bytes, file_name: str) -> tuple[str, str]:
         "UTF-8 or GB18030"
     )
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise FileRejected(utf16.replace("every other byte is zero", "it starts with its BOM"))
+        raise FileRejected(
+            utf16.replace("every other byte is zero", "it starts with its BOM"), file_name
+        )
     if raw[:4000].count(0) > len(raw[:4000]) // 4:  # ASCII text in UTF-16 without a BOM
-        raise FileRejected(utf16)
+        raise FileRejected(utf16, file_name)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     raise FileRejected(
-        f"{file_name}: not readable as UTF-8 or GB18030; re-export it in one of those encodings"
+        f"{file_name}: not readable as UTF-8 or GB18030; re-export it in one of those encodings",
+        file_name,
     )
 
 
@@ -260,7 +282,8 @@ def _contract_header(
         detail = "; ".join(f"{c} from {', '.join(v)}" for c, v in sources.items())
         raise FileRejected(
             f"{file_name}: column(s) {', '.join(duplicated)} appear more than once in the "
-            f"header ({detail}); keep one of each"
+            f"header ({detail}); keep one of each",
+            file_name,
         )
     missing = [c.name for c in extract.columns if c.name not in counts and not c.may_be_absent]
     if missing:
@@ -272,7 +295,8 @@ def _contract_header(
             f"{file_name}: required column(s) {', '.join(missing)} missing from the header "
             f"(recognised: {', '.join(known) or 'none'}; {others} other cell(s), not shown: "
             "if the first line is a data row, the header line is missing); add them, or map "
-            "the ERP's names to the contract's in config/header_map.yaml"
+            "the ERP's names to the contract's in config/header_map.yaml",
+            file_name,
         )
     return mapped
 
@@ -287,7 +311,8 @@ def read_file(landed: LandedFile, extract: Extract, header_map: dict[str, str]) 
     if not text.strip():
         raise FileRejected(
             f"{landed.file_name}: the file is empty (not even a header line); deliver it again "
-            "with the header and its rows"
+            "with the header and its rows",
+            landed.file_name,
         )
     header, rows = _split_plain(text) if _is_plain(text) else _split_quoted(text, landed)
     mapped = _contract_header(header, extract, header_map, landed.file_name)
@@ -361,7 +386,8 @@ def _split_quoted(text: str, landed: LandedFile) -> tuple[list[str], pl.DataFram
     except csv.Error as exc:
         raise FileRejected(
             f"{landed.file_name}: cannot be parsed as CSV near line {reader.line_num} ({exc}); "
-            "check its quoting"
+            "check its quoting",
+            landed.file_name,
         ) from exc
     return header or [], _rows(records, lines)
 
@@ -555,7 +581,8 @@ def _reject_whole_files(
             if extract.rows_required:
                 raise FileRejected(
                     f"{landed.file_name}: has a header but no rows; a {extract.name} snapshot "
-                    "must list every row, deliver it again complete"
+                    "must list every row, deliver it again complete",
+                    landed.file_name,
                 )
             continue
         mine = problems.filter(pl.col("file_name") == landed.file_name)
@@ -566,7 +593,8 @@ def _reject_whole_files(
                 raise FileRejected(
                     f"{landed.file_name}: every row's {extract.date_column} ({shown}) differs "
                     f"from the business date {landed.business_date} in the file name; "
-                    "rename the file to the date its rows cover, or re-export it"
+                    "rename the file to the date its rows cover, or re-export it",
+                    landed.file_name,
                 )
         _refuse_if_too_many_bad_lines(landed.file_name, frame.height, mine, options)
 
@@ -589,7 +617,8 @@ def _refuse_if_too_many_bad_lines(
         raise FileRejected(
             f"{file_name}: {bad_lines} of {height} rows ({share:.0%}) break the "
             f"contract, more than the {options.max_rejected_share:.0%} allowed; most "
-            f"common: {top}. Fix the export and deliver the file again"
+            f"common: {top}. Fix the export and deliver the file again",
+            file_name,
         )
 
 
@@ -821,29 +850,39 @@ def _quarantine(
         _refuse_if_too_many_bad_lines(file_name, entry["rows_in_file"], mine, options)
 
 
+def landing_problem(landing_dir: Path) -> str | None:
+    """Why `landing_dir` cannot be loaded at all (missing, not a folder, empty), or None."""
+    if not landing_dir.is_dir():
+        return (
+            f"the landing folder {landing_dir} does not exist or is not a folder: point "
+            "--landing (or CRM_LANDING_DIR) at the folder the ERP delivers to"
+        )
+    if not any(landing_dir.iterdir()):
+        return (
+            f"the landing folder {landing_dir} is empty: no extract has landed there; point "
+            "--landing (or CRM_LANDING_DIR) at the folder the ERP delivers to"
+        )
+    return None
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     landing_dir: Path,
     as_of: date,
     run_id: str,
     options: IngestOptions | None = None,
+    leave_out: Collection[str] = (),
 ) -> IngestReport:
-    """Load every new or changed file dated on or before `as_of` (see module docstring)."""
+    """Load every new or changed file dated on or before `as_of` (see module docstring).
+    The files named in `leave_out` (extract/file) are treated as not landed: `check_landing`
+    checks the other files of a folder in which a refused file would stop the load."""
     options = options or IngestOptions()
     ensure_schema(con)
     report = IngestReport()
     known_files = current_manifest(con)
-    if not landing_dir.is_dir():
-        raise FileRejected(
-            f"the landing folder {landing_dir} does not exist or is not a folder: point "
-            "--landing (or CRM_LANDING_DIR) at the folder the ERP delivers to"
-        )
-    if not any(landing_dir.iterdir()):
-        raise FileRejected(
-            f"the landing folder {landing_dir} is empty: no extract has landed there; point "
-            "--landing (or CRM_LANDING_DIR) at the folder the ERP delivers to"
-        )
-    landed, report.unrecognised = discover(landing_dir, as_of, known_files)
+    if problem := landing_problem(landing_dir):
+        raise FileRejected(problem)
+    landed, report.unrecognised = discover(landing_dir, as_of, known_files, leave_out)
     if report.unrecognised and options.unrecognised_files == "refuse":
         listed = "; ".join(f"{name}: {why}" for name, why in report.unrecognised)
         raise FileRejected(
@@ -1027,3 +1066,125 @@ def _record_manifest(
         "(select file_name from manifest)"
     )
     con.execute("insert into raw.delivery_manifest by name select * from manifest")
+
+
+class WorkingDatabaseInUse(Exception):
+    """Another process has the working database open for writing (a run in progress): DuckDB
+    lets no other process read the file meanwhile, and a copy taken while it is being written
+    could be torn."""
+
+
+@dataclass
+class CheckReport:
+    """What loading the landing folder would do, found by `check_landing`."""
+
+    # deliveries the working database holds (0: nothing loaded yet, every file is checked)
+    loaded_before: int
+    # (file name, or None when the run as a whole is refused, message), in the order met
+    refused: list[tuple[str | None, str]] = field(default_factory=list)
+    # what ingest() did with the files that are not refused; None when the run is refused
+    ingested: IngestReport | None = None
+    # one row per file, column and reason: extract, file_name, column_name, reason, rows
+    # (lines quarantined for it) and first_lines (the first few of them, in order)
+    quarantined: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # unchanged files read again, because documents in them wait for the ones they reference
+    read_again: set[str] = field(default_factory=set)
+
+    @property
+    def clean(self) -> bool:
+        """Every file would load whole: nothing refused, no row quarantined."""
+        return not self.refused and self.quarantined.is_empty()
+
+
+def check_landing(
+    work_db: Path,
+    landing_dir: Path,
+    as_of: date,
+    options: IngestOptions | None = None,
+    connect_config: dict | None = None,
+    first_lines: int = 5,
+) -> CheckReport:
+    """What `ingest` would do with every new or changed file of `landing_dir` dated on or
+    before `as_of`, without loading anything.
+
+    `ingest` itself runs, with the same options, on a scratch copy of `work_db` (an empty
+    database when there is none yet) in a temporary folder that is deleted afterwards: the
+    same rules, the same manifest of what was loaded before, the same references to earlier
+    deliveries. `work_db` is never opened for writing; it is read under DuckDB's read-only
+    lock, so that no writer changes it while it is copied. WorkingDatabaseInUse when another
+    process has it open for writing.
+
+    A refused file stops a real load whole. Here it is recorded and `ingest` runs again as
+    if it had not landed, so that one check names every refused file and what the other
+    files would quarantine.
+    """
+    run_id = f"check-{uuid.uuid4()}"
+    with tempfile.TemporaryDirectory(prefix="crm-check-") as scratch_dir:
+        scratch = Path(scratch_dir) / work_db.name
+        if work_db.exists():
+            _copy_working_database(work_db, scratch)
+        con = duckdb.connect(str(scratch), config=connect_config or {})
+        try:
+            ensure_schema(con)
+            before = current_manifest(con)
+            report = CheckReport(loaded_before=len(before))
+            leave_out: set[str] = set()
+            while True:
+                try:
+                    report.ingested = ingest(con, landing_dir, as_of, run_id, options, leave_out)
+                    break
+                except FileRejected as exc:  # ingest rolled back: the copy is as it was
+                    report.refused.append((exc.file_name, str(exc)))
+                    if exc.file_name is None or exc.file_name in leave_out:
+                        break
+                    leave_out.add(exc.file_name)
+            rejected = con.execute(
+                "select extract, file_name, line_number, column_name, reason "
+                "from raw.rejected_rows where run_id = ?",
+                [run_id],
+            ).pl()
+        finally:
+            con.close()
+    report.quarantined = (
+        rejected.group_by("extract", "file_name", "column_name", "reason")
+        .agg(
+            rows=pl.col("line_number").n_unique(),
+            first_lines=pl.col("line_number").unique().sort().head(first_lines),
+            first=pl.col("line_number").min(),
+        )
+        .sort("file_name", "first", "column_name", "reason")
+        .drop("first")
+    )
+    if report.ingested:
+        report.read_again = {
+            f["file_name"]
+            for f in report.ingested.files
+            if before.get(f["file_name"], ("",))[0] == f["file_sha256"]
+        }
+    return report
+
+
+def _copy_working_database(work_db: Path, scratch: Path) -> None:
+    """Copy the working database and its write-ahead log (what the last steps wrote) to
+    `scratch`, holding a read-only connection meanwhile: DuckDB's lock keeps every writer out
+    until both are copied. A writer that tries to open the file then fails as it does while
+    any other process holds it, and its step is retried."""
+    try:
+        reader = duckdb.connect(str(work_db), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        holder = re.search(r"\(PID [0-9]+\)", str(exc))
+        raise WorkingDatabaseInUse(
+            f"the working database {work_db} is open for writing by another process"
+            f"{' ' + holder.group(0) if holder else ''}, most likely a run in progress: DuckDB "
+            "lets no other process read it until that process closes it, and a copy taken "
+            "while it is being written could be torn; check again when the run has finished"
+        ) from exc
+    try:
+        shutil.copyfile(work_db, scratch)
+        wal = work_db.with_name(f"{work_db.name}.wal")
+        if wal.exists():
+            shutil.copyfile(wal, scratch.with_name(f"{scratch.name}.wal"))
+    finally:
+        reader.close()

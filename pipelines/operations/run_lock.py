@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 # A run holding the lock on another host for longer than this is taken for dead (the
 # longest benchmarked run, L, takes about 20 minutes).
 STALE_AFTER = timedelta(hours=12)
+# How often a run that waits for the lock tries again.
+POLL_SECONDS = 5.0
 
 
 def run_lock_path(warehouse: Path) -> Path:
@@ -66,17 +69,33 @@ def _may_still_run_elsewhere(holder: dict, now: datetime) -> bool:
     return now - started < STALE_AFTER
 
 
+# Lock files this process holds, and the run holding each: a run started inside another
+# (the Dagster run of a `crm-pipeline run`) goes on under its lock.
+_HELD: dict[Path, str] = {}
+
+
 @contextmanager
-def run_lock(path: Path, run_id: str) -> Iterator[None]:
-    """Hold the run lock at `path` for the block; RunInProgress at once when another run
-    holds it. OSError when the lock file cannot be created (a read-only folder, ...)."""
+def run_lock(path: Path, run_id: str, wait: timedelta = timedelta(0)) -> Iterator[None]:
+    """Hold the run lock at `path` for the block. When another run holds it: RunInProgress,
+    at once or, with `wait`, once it has held it that much longer (checked every few
+    seconds). Held by this process already: the block runs under that hold. OSError when
+    the lock file cannot be created (a read-only folder, ...)."""
+    key = path.resolve()
+    if key in _HELD:
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunInProgress(_read(fd)) from None
+        deadline = datetime.now() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if datetime.now() >= deadline:
+                    raise RunInProgress(_read(fd)) from None
+                time.sleep(POLL_SECONDS)
         now = datetime.now()
         previous = _read(fd)
         if _may_still_run_elsewhere(previous, now):
@@ -102,9 +121,11 @@ def run_lock(path: Path, run_id: str) -> Iterator[None]:
             os.pwrite(fd, json.dumps(record).encode("utf-8"), 0)
         except OSError as exc:  # a full disk: the kernel's lock holds all the same
             log.warning("could not write the run lock's holder into %s: %s", path, exc)
+        _HELD[key] = run_id
         try:
             yield
         finally:
+            del _HELD[key]
             try:
                 os.ftruncate(fd, 0)  # let go cleanly: the next run finds no holder to recover
             except OSError as exc:

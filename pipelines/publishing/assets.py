@@ -1,16 +1,26 @@
-"""The publishing asset: the reporting schema of the warehouse file BI tools read."""
+"""The publishing assets: the reporting schema of the warehouse file BI tools read, one
+asset per published table and one for the warehouse file itself, materialized together by
+one atomic publication."""
 
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
 from pipelines.operations.failures import fail_at_once_if_permanent
 from pipelines.operations.notify import notify
 from pipelines.partitions import as_of_partitions, one_date_per_run
-from pipelines.publishing.publish import publish
+from pipelines.publishing.columns import TABLES
+from pipelines.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES, publish
 from pipelines.publishing.report import RunFacts, build_report
+from pipelines.publishing.schemas import (
+    column_schema,
+    markdown_text,
+    published_columns,
+    published_schemas,
+)
 from pipelines.quality.results import ensure_audit_table, record_publication
 from pipelines.resources import CrmResource, checkpoint_work_db
 from pipelines.scoring.assets import (
@@ -28,35 +38,81 @@ from pipelines.transform.assets import (
 )
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
+PUBLISHED = {table: dg.AssetKey(["reporting", table]) for table in PUBLISHED_TABLES}
+# What each published table is published from: the assets that write its working table.
+# The audit trail is written by the checks of the run, not by an asset.
+PUBLISHED_FROM: dict[str, list[dg.AssetKey]] = {
+    "customer_facts": [CUSTOMER_FACTS],
+    "customer_tiers": [CUSTOMER_TIERS],
+    "credit_flags": [CREDIT_FLAGS],
+    "credit_scorecard": [CREDIT_RATINGS],
+    "tier_migrations": [CUSTOMER_TIERS],
+    "credit_flag_changes": [CREDIT_FLAGS],
+    "credit_company_view": [CREDIT_FLAGS],
+    "credit_watch_list": [CREDIT_FLAGS],
+    "customer_composition": [CUSTOMER_TIERS],
+    "prospect_grades": [PROSPECT_GRADES],
+    "supply_cover": [SUPPLY_COVER],
+    "key_account_supply_risk": [SUPPLY_COVER],
+    **{key.path[-1]: [key] for key in MONTHLY_MARTS},
+    "product_performance": [PRODUCT_PERFORMANCE],
+    "data_quality_results": [],
+    "rejected_rows": [REJECTED_ROWS],
+    "delivery_manifest": [DELIVERY_MANIFEST],
+}
+# rows in the whole published table, every as-of date (dagster/row_count: the partition's)
+ROWS_IN_TABLE = "rows_in_table"
 
 
-@dg.asset(
-    key=PUBLISHED_WAREHOUSE,
-    deps=[
-        CUSTOMER_TIERS,
-        CREDIT_RATINGS,
-        CREDIT_FLAGS,
-        CUSTOMER_FACTS,
-        PRODUCT_PERFORMANCE,
-        *MONTHLY_MARTS,
-        PROSPECT_GRADES,
-        SUPPLY_COVER,
-        REJECTED_ROWS,
-        DELIVERY_MANIFEST,
+def _table_spec(table: str) -> dg.AssetSpec:
+    how = (
+        "Published per as-of date: a run replaces its date's rows (dagster/row_count)."
+        if table in PER_AS_OF_TABLES
+        else "Rebuilt whole by every run."
+    )
+    return dg.AssetSpec(
+        PUBLISHED[table],
+        deps=PUBLISHED_FROM[table],
+        description=f"{markdown_text(TABLES[table])} {how}",
+        group_name="publishing",
+        kinds={"duckdb"},
+        metadata={
+            "dagster/column_schema": column_schema(
+                published_columns(table, dbt_project.manifest_path)
+            ),
+            "dagster/table_name": f"reporting.{table}",
+        },
+    )
+
+
+@dg.multi_asset(
+    # the step keeps the name it had when the warehouse was the only publishing asset
+    name="reporting__warehouse",
+    specs=[
+        *[_table_spec(table) for table in PUBLISHED_TABLES],
+        dg.AssetSpec(
+            PUBLISHED_WAREHOUSE,
+            deps=list(PUBLISHED.values()),
+            description="The warehouse file BI tools read: every reporting table, replaced "
+            "together in one atomic step once every blocking check upstream has passed, with "
+            "reporting.publication and reporting.publication_history (what is published, by "
+            "which run, in which configuration); then the run's auditors' report, "
+            "`reports/<as-of>_<run id>/index.html` next to the warehouse. Its `rows_<table>` "
+            "count the rows of each table over every as-of date.",
+            group_name="publishing",
+            kinds={"duckdb"},
+        ),
     ],
-    group_name="publishing",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
-    kinds={"duckdb"},
+    can_subset=False,
 )
-def published_warehouse(
-    context: dg.AssetExecutionContext, crm: CrmResource
-) -> dg.MaterializeResult:
-    """Every reporting table (publish.PUBLISHED_TABLES), replaced together in one atomic
-    step once every blocking check upstream has passed; then the run's auditors' report
-    (reports/<as-of>_<run id>/index.html next to the warehouse)."""
+def published_warehouse(context: dg.AssetExecutionContext, crm: CrmResource):
+    """Publish every reporting table (publish.PUBLISHED_TABLES) in one atomic step, write the
+    run's auditors' report, and record per table its schema and rows of the as-of date."""
     config = crm.config()
     warehouse = Path(crm.warehouse_path)
+    as_of = date.fromisoformat(context.partition_key)
     with crm.connect() as con:
         ensure_audit_table(con)
     # a full disk or a folder that is not writable fails the publication at once, with
@@ -66,7 +122,7 @@ def published_warehouse(
             crm.work_db,
             warehouse,
             run_id=context.run.run_id,
-            as_of=date.fromisoformat(context.partition_key),
+            as_of=as_of,
             config_version=config.version,
             dbt_manifest=dbt_project.manifest_path,
             keep_history=config.publishing.keep_history,
@@ -98,11 +154,33 @@ def published_warehouse(
             checks=[w[0] for w in warned],
             report=str(report),
         )
-    return dg.MaterializeResult(
+    # what BI tools now read: each table's columns and the rows of this as-of date
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        schemas = published_schemas(con, PUBLISHED_TABLES)
+        as_of_rows = {
+            table: con.execute(
+                f"select count(*) from reporting.{table} where as_of_date = ?", [as_of]
+            ).fetchone()[0]
+            if table in PER_AS_OF_TABLES
+            else counts[table]
+            for table in PUBLISHED_TABLES
+        }
+    for table in PUBLISHED_TABLES:
+        yield dg.MaterializeResult(
+            asset_key=PUBLISHED[table],
+            metadata={
+                "dagster/column_schema": schemas[table],
+                "dagster/row_count": as_of_rows[table],
+                "dagster/partition_row_count": as_of_rows[table],
+                ROWS_IN_TABLE: counts[table],
+            },
+        )
+    yield dg.MaterializeResult(
+        asset_key=PUBLISHED_WAREHOUSE,
         metadata={
             "path": dg.MetadataValue.path(str(warehouse)),
             "report": dg.MetadataValue.path(str(report)),
             "config_version": config.version,
             **{f"rows_{table}": n for table, n in counts.items()},
-        }
+        },
     )

@@ -56,7 +56,9 @@ TABLES = {
     "reconciliation), passed or failed, with counts and never values.",
     "rejected_rows": "Rows quarantined on arrival, one row per broken rule.",
     "delivery_manifest": "Every delivered file version with its hash and row counts.",
-    "publication": "The run, as-of date and configuration version of what is published.",
+    "publication": "One row: the newest as-of date published, with the run, time and "
+    "configuration version of the publication that last wrote it (a backfill of an older "
+    "date leaves it there), and the last run to publish beside it (last_run_...).",
     "publication_history": "Every publication so far, newest last; the newest ones are kept as "
     "files in history/ next to the warehouse.",
 }
@@ -417,12 +419,17 @@ COLUMNS: dict[str, dict[str, str]] = {
         "is_current": "True for the version in force; earlier versions were corrected.",
     },
     "publication": {
-        "run_id": "Run that published the warehouse.",
-        "as_of_date": "As-of date of that run.",
-        "published_at": "When it was published.",
-        "config_version": "Version of config/crm.yaml in force.",
-        "history_file": "Name of this state's copy in the history/ folder next to the warehouse "
-        "(null when no history is kept).",
+        "run_id": "Run that last published as_of_date.",
+        "as_of_date": "The newest as-of date published: what reporting.current_<table> "
+        "shows; a backfill of an older date does not move it back.",
+        "published_at": "When that run published it.",
+        "config_version": "Version of config/crm.yaml in force in that run.",
+        "history_file": "Name of this state's copy (written by the last run) in the history/ "
+        "folder next to the warehouse (null when no history is kept).",
+        "last_run_id": "The last run to publish, the one that wrote this file: run_id unless "
+        "it published an older as-of date (a backfill).",
+        "last_run_as_of_date": "As-of date the last run published.",
+        "last_published_at": "When the last run published.",
     },
     "publication_history": {
         "run_id": "Run that published.",
@@ -433,6 +440,20 @@ COLUMNS: dict[str, dict[str, str]] = {
         "publishing.keep_history ones.",
     },
 }
+
+
+def with_key(text: str, key: tuple[str, ...] | None) -> str:
+    """A table's description followed by its key: the columns that pick out one row."""
+    return f"{text} Key: {', '.join(key)}." if key else text
+
+
+def current_view_description(table: str) -> str:
+    """The description of the view reporting.current_<table>."""
+    return (
+        f"The rows of reporting.{table} for the newest as-of date published "
+        f"(reporting.publication.as_of_date); a view, always in step with the table. "
+        f"{TABLES[table]}"
+    )
 
 
 def dbt_column_descriptions(manifest_path: Path, model: str) -> dict[str, str]:

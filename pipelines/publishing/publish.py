@@ -7,6 +7,10 @@ renamed over the published file. Copying the file costs what its bytes cost, not
 re-encoding of every earlier as-of date. A reader that has the old file open keeps reading the old, complete state;
 a crash before the rename leaves the published file exactly as it was, and the next run
 removes the leftover temporary file.
+
+`reporting.publication` points at the newest as-of date published, whatever the order of
+the runs (a backfill of an older date does not move it back), with the last run beside it;
+the `reporting.current_<table>` views hold that date's rows of each per-as-of table.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from pipelines.publishing.columns import (
     COLUMNS,
     COLUMNS_FROM_DBT,
     TABLES,
+    current_view_description,
     dbt_column_descriptions,
+    with_key,
 )
 from pipelines.settings import duckdb_memory_limit
 from pipelines.sql import sql_literal
@@ -80,6 +86,43 @@ WHOLE_TABLES: dict[str, str] = {
     "delivery_manifest": "select * from work.raw.delivery_manifest",
 }
 PUBLISHED_TABLES = [*PER_AS_OF_TABLES, *WHOLE_TABLES]
+# The key of each published table that has one: unique and never null (checked on a real
+# publication by tests/integration/test_write_audit_publish.py), and written into the
+# table's description and docs/connecting-bi-tools.md. It is not declared as a PRIMARY
+# KEY: DuckDB keeps an ART index for it, which made a year of as-of dates four times the
+# bytes and each publication two to four times slower (docs/connecting-bi-tools.md,
+# "Keys"); the SQLAlchemy dialect BI tools use does not reflect a DuckDB key's columns. The
+# audit trail (data_quality_results, rejected_rows, delivery_manifest) has none: its rows
+# are appended as things happen (a file version delivered again is recorded again).
+KEYS: dict[str, tuple[str, ...]] = {
+    "customer_facts": ("as_of_date", "customer_id"),
+    "customer_tiers": ("as_of_date", "customer_id"),
+    "credit_flags": ("as_of_date", "customer_id"),
+    "credit_scorecard": ("as_of_date", "customer_id", "component_group", "component"),
+    "tier_migrations": ("as_of_date", "customer_id", "dimension"),
+    "credit_flag_changes": ("as_of_date", "customer_id", "reason_code"),
+    "credit_company_view": ("as_of_date",),
+    "credit_watch_list": ("as_of_date", "customer_id"),
+    "customer_composition": ("as_of_date", "dimension", "segment"),
+    "prospect_grades": ("as_of_date", "prospect_id"),
+    "supply_cover": ("as_of_date", "customer_id", "product_id"),
+    "key_account_supply_risk": ("as_of_date", "customer_id"),
+    "customer_monthly_performance": ("month", "customer_id"),
+    "customer_retention_monthly": ("month",),
+    "region_monthly_performance": ("month", "region"),
+    "product_performance": ("month", "product_id"),
+    "complaints_monthly": ("month", "complaint_type", "severity"),
+    "publication_history": ("run_id", "published_at"),
+}
+# Views for BI tools: reporting.current_<table> holds the rows of the newest as-of date
+# published (reporting.publication.as_of_date), so a dashboard need not filter on the date.
+# Like the macros, their bodies name tables without a catalog.
+CURRENT_VIEWS = {f"current_{table}": table for table in PER_AS_OF_TABLES}
+CURRENT_VIEW = """
+    create or replace view reporting.{view} as
+    select * from reporting.{table}
+    where as_of_date = (select as_of_date from reporting.publication)
+"""
 # Table macros published with the tables, for BI tools: any two dates can be compared, e.g.
 # select * from reporting.tier_changes('2026-10-31', '2026-11-30'). Their bodies name tables
 # without a catalog so they bind to whatever file a reader has open.
@@ -121,45 +164,64 @@ def remove_leftovers(warehouse: Path) -> list[Path]:
     return removed
 
 
+def _column_descriptions(table: str, dbt_manifest: Path | None) -> dict[str, str]:
+    columns = dict(COLUMNS.get(table, {}))
+    if dbt_manifest is not None and (not columns or table in COLUMNS_FROM_DBT):
+        # a dbt model's own columns, or columns a Python table carries over from one
+        source = COLUMNS_FROM_DBT.get(table, table)
+        columns = dbt_column_descriptions(dbt_manifest, source) | columns
+    return columns
+
+
+def _comment_on(
+    con: duckdb.DuckDBPyConnection, kind: str, name: str, text: str, columns: dict[str, str]
+) -> None:
+    con.execute(f"comment on {kind} published.reporting.{name} is {sql_literal(text)}")
+    present = {
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'published' "
+            "and schema_name = 'reporting' and table_name = ?",
+            [name],
+        ).fetchall()
+    }
+    for column, description in columns.items():
+        if column in present and description:
+            con.execute(
+                f'comment on column published.reporting.{name}."{column}" is '
+                f"{sql_literal(description)}"
+            )
+
+
 def _comment(con: duckdb.DuckDBPyConnection, dbt_manifest: Path | None) -> None:
-    """COMMENT ON every published table and on every column that has a description."""
+    """COMMENT ON every published table and view, with the table's key, and on every column
+    that has a description (a view's columns are described as its table's)."""
+    described = {}
     for table, text in TABLES.items():
-        columns = dict(COLUMNS.get(table, {}))
-        if dbt_manifest is not None and (not columns or table in COLUMNS_FROM_DBT):
-            # a dbt model's own columns, or columns a Python table carries over from one
-            source = COLUMNS_FROM_DBT.get(table, table)
-            columns = dbt_column_descriptions(dbt_manifest, source) | columns
-        con.execute(f"comment on table published.reporting.{table} is {sql_literal(text)}")
-        present = {
-            r[0]
-            for r in con.execute(
-                "select column_name from duckdb_columns() where database_name = 'published' "
-                "and schema_name = 'reporting' and table_name = ?",
-                [table],
-            ).fetchall()
-        }
-        for column, description in columns.items():
-            if column in present and description:
-                con.execute(
-                    f'comment on column published.reporting.{table}."{column}" is '
-                    f"{sql_literal(description)}"
-                )
+        described[table] = _column_descriptions(table, dbt_manifest)
+        _comment_on(con, "table", table, with_key(text, KEYS.get(table)), described[table])
+    for view, table in CURRENT_VIEWS.items():
+        _comment_on(con, "view", view, current_view_description(table), described[table])
+
+
+def _relations(con: duckdb.DuckDBPyConnection, kind: str) -> set[str]:
+    """Tables or views of the published file's reporting schema."""
+    function, column = {
+        "table": ("duckdb_tables", "table_name"),
+        "view": ("duckdb_views", "view_name"),
+    }[kind]
+    return {
+        r[0]
+        for r in con.execute(
+            f"select {column} from {function}() "
+            "where database_name = 'published' and schema_name = 'reporting'"
+        ).fetchall()
+    }
 
 
 def history_dir(warehouse: Path) -> Path:
     """Where the last published states are kept, next to the warehouse."""
     return warehouse.parent / "history"
-
-
-def _reporting_tables(con: duckdb.DuckDBPyConnection, database: str) -> set[str]:
-    return {
-        r[0]
-        for r in con.execute(
-            "select table_name from duckdb_tables() "
-            "where database_name = ? and schema_name = 'reporting'",
-            [database],
-        ).fetchall()
-    }
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, published: str, source: str) -> None:
@@ -181,6 +243,41 @@ def prune_history(warehouse: Path, keep: int) -> list[Path]:
     return doomed
 
 
+def _publication_tables(con: duckdb.DuckDBPyConnection, this: dict, *, had_history: bool) -> None:
+    """reporting.publication_history: every publication so far, this one included (the
+    working database's audit trail, and what the published file already listed: a working
+    database rebuilt from scratch keeps no earlier publication). reporting.publication:
+    the newest as-of date published and the publication that last wrote it, with this run,
+    the last one, beside it: a backfill of an older date leaves the pointer where it was."""
+    published = (
+        "union by name select * from published.reporting.publication_history "
+        if had_history
+        else ""
+    )
+    con.execute(
+        "create or replace temp table publications as "
+        "select * from work.audit.publications "
+        f"{published}"
+        "union by name select $run_id::varchar as run_id, $as_of_date::date as as_of_date, "
+        "$published_at::timestamp as published_at, $config_version::varchar as config_version, "
+        "$history_file::varchar as history_file",
+        this,
+    )
+    con.execute(
+        "create or replace table published.reporting.publication_history as "
+        "select * from publications order by published_at, run_id"
+    )
+    con.execute(
+        "create or replace table published.reporting.publication as "
+        "select run_id, as_of_date, published_at, config_version, "
+        "$history_file::varchar as history_file, $run_id::varchar as last_run_id, "
+        "$as_of_date::date as last_run_as_of_date, $published_at::timestamp as last_published_at "
+        "from publications order by as_of_date desc, published_at desc limit 1",
+        {k: this[k] for k in ("history_file", "run_id", "as_of_date", "published_at")},
+    )
+    con.execute("drop table publications")
+
+
 def publish(
     work_db: Path,
     warehouse: Path,
@@ -197,8 +294,9 @@ def publish(
     Tables and columns carry their descriptions as DuckDB comments (dbt-built tables from
     `dbt_manifest`). The file is made read-only, and the `keep_history` newest published
     states are kept in history/ (hard links: a published file never changes). Returns the
-    row count of each published table and the `reporting.publication` row. The working
-    database must hold audit.publications (quality.results.ensure_audit_table).
+    row count of each published table and this publication (its run, as-of date, time,
+    configuration version and history file: the row to append to audit.publications). The
+    working database must hold audit.publications (quality.results.ensure_audit_table).
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(warehouse)
@@ -221,7 +319,7 @@ def publish(
         )
         con.execute(f"attach {sql_literal(work_db)} as work (read_only)")
         con.execute("create schema if not exists published.reporting")
-        existing = _reporting_tables(con, "published")
+        existing = _relations(con, "table")
         for table, (source, order) in PER_AS_OF_TABLES.items():
             # this as-of date from the working database, every other date as published
             # before: rows of a run that failed its checks are never published
@@ -238,25 +336,26 @@ def publish(
         for table in existing - {*PUBLISHED_TABLES, "publication", "publication_history"}:
             # a table an earlier release published and this one no longer does
             con.execute(f"drop table published.reporting.{table}")
+        for view in _relations(con, "view") - set(CURRENT_VIEWS):
+            con.execute(f"drop view published.reporting.{view}")
         for table in PUBLISHED_TABLES:
             counts[table] = con.execute(
                 f"select count(*) from published.reporting.{table}"
             ).fetchone()[0]
-        con.execute("use published")  # macros bind their unqualified names at creation
+        this = {
+            "run_id": run_id,
+            "as_of_date": as_of,
+            "published_at": published_at,
+            "config_version": config_version,
+            "history_file": history_name if keep_history else None,
+        }
+        _publication_tables(con, this, had_history="publication_history" in existing)
+        con.execute("use published")  # macros and views bind their unqualified names here
         for macro in MACROS:
             con.execute(macro.replace("create macro", "create or replace macro", 1))
+        for view, table in CURRENT_VIEWS.items():
+            con.execute(CURRENT_VIEW.format(view=view, table=table))
         con.execute("use memory")
-        con.execute(
-            "create or replace table published.reporting.publication as select "
-            "?::varchar as run_id, ?::date as as_of_date, ?::timestamp as published_at, "
-            "?::varchar as config_version, ?::varchar as history_file",
-            [run_id, as_of, published_at, config_version, history_name if keep_history else None],
-        )
-        con.execute(
-            "create or replace table published.reporting.publication_history as "
-            "select * from work.audit.publications union all "
-            "select * from published.reporting.publication order by published_at"
-        )
         _comment(con, dbt_manifest)
         con.execute("detach work")
         con.execute("checkpoint published")
@@ -270,11 +369,4 @@ def publish(
         history.mkdir(exist_ok=True)
         os.link(warehouse, history / history_name)
         prune_history(warehouse, keep_history)
-    publication = {
-        "run_id": run_id,
-        "as_of_date": as_of,
-        "published_at": published_at,
-        "config_version": config_version,
-        "history_file": history_name if keep_history else None,
-    }
-    return counts, publication
+    return counts, this

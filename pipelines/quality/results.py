@@ -34,7 +34,9 @@ def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, publication: dict) -> None:
-    """Append what was just published (the `reporting.publication` row) to the audit trail."""
+    """Append what was just published (this run's row of `reporting.publication_history`;
+    `reporting.publication` points at the newest as-of date, which may be another run's) to
+    the audit trail."""
     ensure_audit_table(con)
     con.execute(
         f"insert into {PUBLICATIONS_TABLE} values ($run_id, $as_of_date, $published_at, "

@@ -7,10 +7,13 @@ import duckdb
 import polars as pl
 
 from pipelines.partitions import as_of_partitions, one_date_per_run
+from pipelines.publishing.columns import COLUMNS
+from pipelines.publishing.schemas import column_schema, frame_schema, published_columns
 from pipelines.resources import CrmResource
 from pipelines.scoring.composition import customer_composition
 from pipelines.scoring.credit import (
     CREDIT_CLASSES,
+    CREDIT_RATING_COLUMNS,
     SINCE_COLUMNS,
     company_view,
     flag_changes,
@@ -22,7 +25,7 @@ from pipelines.scoring.customer_value import score_customers
 from pipelines.scoring.history import tier_migrations
 from pipelines.scoring.prospects import grade_prospects
 from pipelines.scoring.supply import key_account_supply_risk, supply_cover
-from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS, PAYMENT_BEHAVIOUR
+from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS, PAYMENT_BEHAVIOUR, dbt_project
 
 CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
 CREDIT_RATINGS = dg.AssetKey(["scoring", "credit_ratings"])
@@ -33,6 +36,28 @@ PROSPECTS_IN_FORCE = dg.AssetKey(["intermediate", "int_prospects_in_force"])
 CUSTOMERS_IN_FORCE = dg.AssetKey(["intermediate", "int_customers_in_force"])
 SUPPLY_COVER = dg.AssetKey(["scoring", "supply_cover"])
 COVER_INPUTS = dg.AssetKey(["intermediate", "int_customer_product_cover"])
+
+# The columns of each asset's table with the descriptions BI tools read (publishing/columns.py,
+# the dbt YAML): those of the published table of the same name; the ratings are published
+# within credit_flags, all but the date of the limit they step from.
+COLUMNS_OF = {
+    **{
+        table: published_columns(table, dbt_project.manifest_path)
+        for table in ("customer_tiers", "credit_flags", "prospect_grades", "supply_cover")
+    },
+    "credit_ratings": {
+        name: COLUMNS["credit_flags"].get(name, "") for name in CREDIT_RATING_COLUMNS
+    }
+    | {
+        "previous_as_of_date": "The customer's previous as-of date computed: when "
+        "previous_credit_limit was in force."
+    },
+}
+
+
+def _schema(table: str) -> dict[str, dg.TableSchema]:
+    """The definition metadata of an asset writing `table`: its column schema."""
+    return {"dagster/column_schema": column_schema(COLUMNS_OF[table])}
 
 
 def _read_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: str) -> pl.DataFrame:
@@ -101,6 +126,7 @@ def write_partition(
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"polars", "duckdb"},
+    metadata=_schema("credit_ratings"),
 )
 def credit_ratings(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
     """Credit rating per customer and as-of date (F23 as amended): a points scorecard of the
@@ -139,6 +165,7 @@ def credit_ratings(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": ratings.height,
+            "dagster/column_schema": frame_schema(ratings, COLUMNS_OF["credit_ratings"]),
             "credit_classes": dg.MetadataValue.json({c: classes.get(c, 0) for c in CREDIT_CLASSES}),
             "with_review": int((ratings["rating_basis"] == "behaviour_and_review").sum()),
             "no_credit": int((ratings["credit_limit"] == 0).sum()),
@@ -158,6 +185,7 @@ def credit_ratings(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"polars", "duckdb"},
+    metadata=_schema("customer_tiers"),
 )
 def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
     """Customer tiers per as-of date: ABC (F4), size tier (F5), revenue and profit grades (F6),
@@ -189,6 +217,7 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": tiers.height,
+            "dagster/column_schema": frame_schema(tiers, COLUMNS_OF["customer_tiers"]),
             "config_version": config.version,
             "abc_counts": dg.MetadataValue.json(dict(counts.iter_rows())),
             "size_tier_counts": dg.MetadataValue.json(
@@ -219,6 +248,7 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Ma
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"polars", "duckdb"},
+    metadata=_schema("credit_flags"),
 )
 def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
     """Credit flags per as-of date: AR aging and payment behaviour, credit limit and
@@ -262,6 +292,7 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": flags.height,
+            "dagster/column_schema": frame_schema(flags, COLUMNS_OF["credit_flags"]),
             "flagged_customers": int(flags["is_flagged"].sum()),
             "reason_codes": dg.MetadataValue.json(
                 dict(
@@ -288,10 +319,11 @@ def credit_flags(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.Mate
 @dg.asset(
     key=PROSPECT_GRADES,
     deps=[CUSTOMER_TIERS, PROSPECTS_IN_FORCE, CUSTOMERS_IN_FORCE],
-    group_name="customer_value",
+    group_name="prospects",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"polars", "duckdb"},
+    metadata=_schema("prospect_grades"),
 )
 def prospect_grades(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.MaterializeResult:
     """Prospect grades A-D by likelihood to close (F10) from the prospect list in force,
@@ -314,6 +346,7 @@ def prospect_grades(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.M
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": grades.height,
+            "dagster/column_schema": frame_schema(grades, COLUMNS_OF["prospect_grades"]),
             "grades": dg.MetadataValue.json(
                 dict(grades.group_by("prospect_grade").len().sort("prospect_grade").iter_rows())
             ),
@@ -325,10 +358,11 @@ def prospect_grades(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.M
 @dg.asset(
     key=SUPPLY_COVER,
     deps=[CUSTOMER_TIERS, COVER_INPUTS],
-    group_name="customer_value",
+    group_name="supply",
     partitions_def=as_of_partitions,
     backfill_policy=one_date_per_run,
     kinds={"polars", "duckdb"},
+    metadata=_schema("supply_cover"),
 )
 def key_account_supply_cover(
     context: dg.AssetExecutionContext, crm: CrmResource
@@ -353,6 +387,7 @@ def key_account_supply_cover(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,
+            "dagster/column_schema": frame_schema(frame, COLUMNS_OF["supply_cover"]),
             "key_accounts": frame["customer_id"].n_unique(),
             "below_threshold": int(frame["is_below_threshold"].sum()),
             "counted_as_zero_stock": int(frame["stock_counted_as_zero"].sum()),

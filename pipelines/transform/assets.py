@@ -75,13 +75,43 @@ if _manifest_is_stale():  # `dbt parse` once per change of the project, not per 
         ["parse", "--quiet"], target_path=dbt_project.target_path
     ).wait()
 
+# The domain (Dagster group) of each dbt model that serves one; the other models are the
+# staging views (`staging`) and the shared building blocks several domains read, the
+# masters in force and the compact sales facts (`transform`).
 MODEL_GROUPS = {
-    "customer_facts": "customer_value",
-    "product_performance": "customer_value",
-    "customer_monthly_performance": "customer_value",
-    "customer_retention_monthly": "customer_value",
-    "region_monthly_performance": "customer_value",
-    "customer_ar": "credit",
+    **dict.fromkeys(
+        [
+            "customer_facts",
+            "int_customer_mix_12m",
+            "int_customer_order_intervals",
+            "int_customer_complaints",
+            "customer_monthly_performance",
+            "customer_retention_monthly",
+            "region_monthly_performance",
+            "complaints_monthly",
+            "product_performance",
+            "int_channel_turnover_whole_months",
+            "int_channel_turnover_monthly",
+            "int_channel_turnover_product_monthly",
+        ],
+        "customer_value",
+    ),
+    # the AR ledger (F21) and payment behaviour (F22) the credit rating and flags read
+    **dict.fromkeys(
+        [
+            "int_ar_ledger_customers",
+            "int_ar_invoices",
+            "int_ar_credits",
+            "int_ar_credit_applications",
+            "int_ar_items",
+            "int_ar_items_aged",
+            "customer_ar",
+            "customer_payment_behaviour",
+        ],
+        "credit",
+    ),
+    "int_customer_product_cover": "supply",
+    "int_prospects_in_force": "prospects",
 }
 
 
@@ -137,7 +167,8 @@ def keep_parsed_project(invocation_target: Path) -> None:
 
 
 class CrmDbtTranslator(DagsterDbtTranslator):
-    """Sources map to the ingestion assets (raw/<extract>); models are grouped by domain."""
+    """Sources map to the ingestion assets (raw/<extract>); models are grouped by domain;
+    dbt tests become asset checks described by their own `description:`."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -149,7 +180,22 @@ class CrmDbtTranslator(DagsterDbtTranslator):
         if name in MODEL_GROUPS:
             return MODEL_GROUPS[name]
         folder = dbt_resource_props.get("fqn", ["", "staging"])[1]
-        return "staging" if folder == "staging" else "intermediate"
+        return "staging" if folder == "staging" else "transform"
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        # dagster-dbt reads a test's meta.description; dbt (1.9 and later) gives data tests a
+        # description of their own, which is what the YAML of this project sets
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        description = manifest["nodes"].get(unique_id, {}).get("description")
+        if spec is None or spec.description or not description:
+            return spec
+        return spec._replace(description=description)
 
 
 def _tables_by_unique_id() -> dict[str, tuple[str, str]]:

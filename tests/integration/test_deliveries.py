@@ -44,8 +44,8 @@ def _environment(mp: pytest.MonkeyPatch, root: Path) -> None:
     mp.setenv("CRM_WORK_DB", "")
 
 
-def _run(as_of: date) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["run", "--as-of", as_of.isoformat()])
+def _run(as_of: date, *options: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["run", "--as-of", as_of.isoformat(), *options])
     return result.exit_code, result.output
 
 
@@ -558,14 +558,21 @@ def test_gb18030_with_chinese_headers_publishes_the_same_as_its_utf8_twin(
         assert _query(twin_settings, sql, [AS_OF]) == _query(settings, sql, [AS_OF]), table
 
 
+def _tick(sensor: dg.SensorDefinition, context: dg.SensorEvaluationContext):
+    """One evaluation, inside the context (its resources are opened and closed with it)."""
+    with context:
+        return sensor.evaluate_tick(context)
+
+
 def test_the_landing_sensor_starts_one_run_per_delivery(site, tmp_path: Path):
     root, settings = site
     from pipelines.definitions import defs
 
     sensor = defs.resolve_sensor_def(LANDING_SENSOR)
     with dg.instance_for_test() as instance:
-        first = sensor.evaluate_tick(
-            dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources)
+        first = _tick(
+            sensor,
+            dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources),
         )
         assert len(first.run_requests) == 1
         request = first.run_requests[0]
@@ -574,32 +581,35 @@ def test_the_landing_sensor_starts_one_run_per_delivery(site, tmp_path: Path):
             for p in (root / "landing").rglob("*.csv")
         )
         cursor = first.cursor
-        again = sensor.evaluate_tick(
+        again = _tick(
+            sensor,
             dg.build_sensor_context(
                 instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
-            )
+            ),
         )
         assert again.run_requests == [] and again.skip_message
         # the same bytes written again: still nothing to do
         some_file = sorted((root / "landing" / "payments").glob("*.csv"))[-1]
         some_file.write_bytes(some_file.read_bytes())
-        touched = sensor.evaluate_tick(
+        touched = _tick(
+            sensor,
             dg.build_sensor_context(
                 instance=instance, cursor=again.cursor, definitions=defs, resources=defs.resources
-            )
+            ),
         )
         assert touched.run_requests == []
         # a correction: one new run, with a new key
         original = some_file.read_bytes()
         some_file.write_bytes(original + b"\n")
         try:
-            corrected = sensor.evaluate_tick(
+            corrected = _tick(
+                sensor,
                 dg.build_sensor_context(
                     instance=instance,
                     cursor=touched.cursor,
                     definitions=defs,
                     resources=defs.resources,
-                )
+                ),
             )
         finally:
             some_file.write_bytes(original)
@@ -616,13 +626,15 @@ def test_backfill_publishes_each_date_in_turn(site):
     result = CliRunner().invoke(main, ["backfill", "--from", "2026-03-29", "--to", "2026-03-30"])
     assert result.exit_code == 0, result.output
     assert "2026-03-29: published" in result.output and "2026-03-30: published" in result.output
+    # the dates after them rested on a state without them: they were run again, in order
+    assert result.output.index("2026-03-31: published again") < result.output.index(
+        "2026-04-01: published again"
+    )
     dates = {
         r[0] for r in _query(settings, "select distinct as_of_date from reporting.customer_tiers")
     }
     assert {date(2026, 3, 29), date(2026, 3, 30), AS_OF} <= dates
-    assert _query(settings, "select as_of_date from reporting.publication") == [
-        (date(2026, 3, 30),)
-    ]
+    assert _query(settings, "select as_of_date from reporting.publication") == [(date(2026, 4, 1),)]
     # a backfilled date only sees what existed then
     assert _query(
         settings,
@@ -670,8 +682,10 @@ def test_rows_of_a_failed_run_never_reach_a_later_publication(
             > 0
         )  # computed, then blocked
     published_before = _query(settings, "select distinct as_of_date from reporting.customer_tiers")
-    code, output = _run(date(2026, 3, 21))
+    # (the later dates that rest on 03-21 are not run again: test_order_of_runs does that)
+    code, output = _run(date(2026, 3, 21), "--leave-later-dates")
     assert code == 0, output
+    assert "later published dates rest on an earlier state: 2026-03-29, 2026-03-30" in output
     dates = _query(settings, "select distinct as_of_date from reporting.customer_tiers")
     assert set(dates) == set(published_before) | {(date(2026, 3, 21),)}
     for table in ("customer_facts", "credit_flags", "supply_cover", "credit_company_view"):

@@ -100,7 +100,8 @@ def test_a_scheduled_run_on_the_jobs_executor_publishes_what_the_cli_does(
         )
         .fetchall()
     )
-    assert f"last published  as of {as_of}, at " in status.output
+    assert f"newest as-of    {as_of}, published at " in status.output
+    assert "last run" not in status.output  # the newest date's run is the last one
     assert f"run             {run_id}\n" in status.output
     version = load_config(cli_settings.config_path).version
     assert f"configuration   {version}\n" in status.output

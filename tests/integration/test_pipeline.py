@@ -95,6 +95,63 @@ def test_every_published_column_is_described(warehouse):
     assert tables == []
 
 
+def test_each_published_table_is_an_asset_with_its_columns_and_rows(env, warehouse):
+    """The publication materializes one asset per published table, with the columns BI
+    tools see and the rows of the as-of date; the warehouse asset names the file and report."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES
+
+    _, settings, outcome = env
+    with dg.DagsterInstance.get() as instance:
+        events = instance.all_logs(
+            outcome.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        )
+    materialized = {
+        e.dagster_event.asset_key.to_user_string(): (
+            e.dagster_event.step_materialization_data.materialization
+        )
+        for e in events
+    }
+    graph = defs.resolve_asset_graph()
+    for table in PUBLISHED_TABLES:
+        materialization = materialized[f"reporting/{table}"]
+        assert materialization.partition == AS_OF.isoformat()
+        metadata = materialization.metadata
+        published = warehouse.execute(
+            "select column_name, data_type, coalesce(comment, '') from duckdb_columns() "
+            "where database_name = current_database() and schema_name = 'reporting' "
+            "and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+        schema = metadata["dagster/column_schema"].value
+        assert [
+            (c.name, c.type, (c.description or "").replace("\\<", "<")) for c in schema.columns
+        ] == published
+        # the definition shows the same columns and descriptions before any run
+        defined = graph.get(dg.AssetKey(["reporting", table])).metadata["dagster/column_schema"]
+        assert {c.name: (c.description or "").replace("\\<", "<") for c in defined.columns} == {
+            name: comment for name, _, comment in published
+        }
+        where = " where as_of_date = ?" if table in PER_AS_OF_TABLES else ""
+        (rows,) = warehouse.execute(
+            f"select count(*) from reporting.{table}{where}", [AS_OF] if where else []
+        ).fetchone()
+        assert metadata["dagster/row_count"].value == rows, table
+        assert metadata["dagster/partition_row_count"].value == rows, table
+        (total,) = warehouse.execute(f"select count(*) from reporting.{table}").fetchone()
+        assert metadata["rows_in_table"].value == total == outcome.published_rows[table]
+    (tiers,) = warehouse.execute(
+        "select count(*) from reporting.customer_tiers where as_of_date = ?", [AS_OF]
+    ).fetchone()
+    assert tiers > 0
+    assert materialized["reporting/customer_tiers"].metadata["dagster/row_count"].value == tiers
+    publication = materialized["reporting/warehouse"].metadata
+    assert publication["path"].value == str(settings.warehouse_path)
+    assert Path(publication["report"].value) == outcome.report and outcome.report.is_file()
+
+
 def test_one_row_per_customer_of_the_master(env, warehouse):
     root, _, _ = env
     landing = root / "landing"
@@ -379,6 +436,7 @@ def test_definitions_load_with_the_whole_graph():
         "scoring/customer_tiers",
         "scoring/credit_flags",
         "reporting/warehouse",
+        "reporting/customer_tiers",
     } <= keys
     # every asset is materializable (dbt sources are the ingestion assets, none is external)
     assert all(graph.get(k).is_materializable for k in graph.get_all_asset_keys())
@@ -386,9 +444,11 @@ def test_definitions_load_with_the_whole_graph():
     assert {
         "ingestion",
         "staging",
-        "intermediate",
+        "transform",
         "customer_value",
         "credit",
+        "supply",
+        "prospects",
         "publishing",
     } <= groups
 
@@ -500,14 +560,14 @@ def test_the_auditors_report_renders_in_a_browser(env, warehouse):
         "where run_id = ?",
         [outcome.run_id],
     ).fetchone()
-    assert f"{checks[0]} checks, {checks[1]} failed." in dom
+    assert f"{checks[0]:,} checks run: {checks[0] - checks[1]:,} passed," in dom
     for figure in ("net_sales_12m_total", "gross_margin_12m_total", "ar_balance_total"):
         assert f"<td>{figure}</td>" in dom
     files, rows = warehouse.execute(
         "select count(*), sum(rows_in_file) from reporting.delivery_manifest where run_id = ?",
         [outcome.run_id],
     ).fetchone()
-    assert f"{files} files, {rows} rows" in dom
+    assert f"{files:,} files, {rows:,} rows" in dom
     assert "rows rejected on arrival by this run" in dom
     # three pictures on a first run (no migrations yet), every one of them drawn
     assert dom.count("<figure>") == 3

@@ -32,11 +32,20 @@ import duckdb
 import pytest
 
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.publishing.publish import PUBLISHED_TABLES
-from pipelines.settings import PROJECT_ROOT
+from pipelines.publishing.publish import (
+    CURRENT_VIEWS,
+    KEYS,
+    PER_AS_OF_TABLES,
+    PUBLISHED_TABLES,
+    publish,
+)
+from pipelines.quality.results import record_publication
+from pipelines.runner import _published_by
+from pipelines.settings import PROJECT_ROOT, work_db_for
 
 pytestmark = pytest.mark.slow
 
+D0 = date(2026, 6, 28)
 D1 = date(2026, 6, 29)
 D2 = date(2026, 6, 30)
 SPEC = DemoSpec(customers=60, days=200, end_date=D2, seed=7)
@@ -385,6 +394,7 @@ def observe(con, observation):
         tiers_rows=one(
             con, "select count(*) from reporting.customer_tiers where as_of_date = ?", [as_of]
         ),
+        current_tiers_rows=one(con, "select count(*) from reporting.current_customer_tiers"),
         flags_rows=one(
             con, "select count(*) from reporting.credit_flags where as_of_date = ?", [as_of]
         ),
@@ -452,6 +462,7 @@ def _inconsistent(observation: dict) -> bool:
         and observation["tiers_max"] == observation["flags_max"] == as_of
         and observation["facts_max"] == as_of
         and observation["tiers_rows"] > 0
+        and observation["current_tiers_rows"] == observation["tiers_rows"]
         and observation["flags_rows"] == observation["tiers_rows"]
         and observation["dq_rows"] > 0
         and observation["history_last"] == observation["run_id"]
@@ -529,3 +540,80 @@ def test_readers_keep_a_complete_state_while_a_run_replaces_the_warehouse(
     during = [o for o in fresh if o["run_started"] and not o["run_ended"]]
     assert {(o["run_id"], o["as_of"]) for o in during} == {old, new}
     assert any(o["publishing"] for o in during), "no fresh reader observed during publication"
+
+
+def _backfill_d0(site: Site) -> tuple[str, str]:
+    """Publish D0, a date before the published D1, through the publication step alone (no
+    pipeline run): the working database's D1 rows stand in for D0's, as a backfill would
+    have computed them. Returns the runs that published D1 and D0."""
+    d1_run, as_of = _publication(site.warehouse)
+    assert as_of == D1
+    assert _published_by(site.warehouse, d1_run)
+    work_db = work_db_for(site.warehouse)
+    with duckdb.connect(str(work_db)) as con:
+        for source, _ in PER_AS_OF_TABLES.values():
+            con.execute(
+                f"insert into {source} select * replace (?::date as as_of_date) from {source} "
+                "where as_of_date = ?",
+                [D0, D1],
+            )
+    _, publication = publish(
+        work_db, site.warehouse, run_id="backfill-d0", as_of=D0, config_version="backfill"
+    )
+    with duckdb.connect(str(work_db)) as con:  # as the publishing asset does
+        record_publication(con, publication)
+    return d1_run, "backfill-d0"
+
+
+def test_a_backfill_of_an_older_date_leaves_bi_on_the_newest_date(site: Site):
+    """reporting.publication and the reporting.current_ views stay on the newest as-of date
+    when an older date is published after it; the last run is recorded beside it."""
+    d1_run, d0_run = _backfill_d0(site)
+    ((run_id, as_of, last_run_id, last_as_of),) = _query(
+        site.warehouse,
+        "select run_id, as_of_date, last_run_id, last_run_as_of_date from reporting.publication",
+    )
+    assert (run_id, as_of, last_run_id, last_as_of) == (d1_run, D1, d0_run, D0)
+    assert _published_by(site.warehouse, d0_run) and not _published_by(site.warehouse, d1_run)
+    assert _query(
+        site.warehouse,
+        "select as_of_date, count(*) from reporting.customer_tiers group by 1 order by 1",
+    ) == [(D0, SPEC.customers), (D1, SPEC.customers)]
+    for view, table in CURRENT_VIEWS.items():
+        newest = f"select * from reporting.{table} where as_of_date = '{D1}'"
+        current = f"select * from reporting.{view}"
+        ((n_current, n_newest, only_current, only_newest),) = _query(
+            site.warehouse,
+            f"select (select count(*) from ({current})), (select count(*) from ({newest})), "
+            f"(select count(*) from ({current} except all {newest})), "
+            f"(select count(*) from ({newest} except all {current}))",
+        )
+        assert (n_current, only_current, only_newest) == (n_newest, 0, 0), view
+    assert _query(site.warehouse, "select count(*) from reporting.current_customer_tiers") == [
+        (SPEC.customers,)
+    ]
+
+
+def test_every_published_key_is_unique_and_never_null(site: Site):
+    """On a real publication of two as-of dates, each table's key (publish.KEYS, in its
+    description) picks out one row."""
+    _backfill_d0(site)
+    with duckdb.connect(str(site.warehouse), read_only=True) as con:
+        for table, key in KEYS.items():
+            columns = ", ".join(key)
+            nulls = " or ".join(f"{c} is null" for c in key)
+            rows, keys, null_keys = con.execute(
+                f"select count(*), count(distinct ({columns})), count(*) filter ({nulls}) "
+                f"from reporting.{table}"
+            ).fetchone()
+            assert (keys, null_keys) == (rows, 0), table
+            comment = con.execute(
+                "select comment from duckdb_tables() where schema_name = 'reporting' "
+                "and table_name = ?",
+                [table],
+            ).fetchone()[0]
+            assert comment.endswith(f"Key: {columns}."), table
+        dated = con.execute(
+            "select count(distinct as_of_date) from reporting.customer_tiers"
+        ).fetchone()
+        assert dated == (2,)

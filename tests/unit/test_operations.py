@@ -66,9 +66,9 @@ def test_the_freshness_sensor_alerts_each_late_delivery_once(
 
     def evaluate(now: datetime, cursor: str | None):
         monkeypatch.setattr(sensors, "_now", lambda: now)
-        context = dg.build_sensor_context(cursor=cursor, resources={"crm": crm})
-        result = sensors.delivery_freshness_sensor(context)
-        return result, context.cursor
+        with dg.build_sensor_context(cursor=cursor, resources={"crm": crm}) as context:
+            result = sensors.delivery_freshness_sensor(context)
+            return result, context.cursor
 
     with webhook() as (url, received):
         monkeypatch.setenv("CRM_ALERT_WEBHOOK_URL", url)

@@ -248,8 +248,8 @@ def test_a_run_that_failed_after_its_publication_says_it_published(isolated_env,
     [
         (
             ["run", "--as-of", "1998-01-01"],
-            "the as-of date 1998-01-01 is before 2020-01-01, where the business-date "
-            "partitions start",
+            "the as-of date 1998-01-01 is before 2000-01-01, where the business-date "
+            "partitions start (CRM_FIRST_AS_OF_DATE)",
         ),
         (["run", "--as-of", "2999-01-01"], "the as-of date 2999-01-01 is in the future"),
         (
@@ -268,3 +268,60 @@ def test_an_as_of_date_outside_the_partitions_is_refused_in_one_line(isolated_en
     assert message in result.output
     assert "Traceback" not in result.output
     assert not isolated_env.dagster_home.exists()  # refused before any work
+
+
+def test_a_run_dagster_launches_holds_the_run_lock_and_waits_for_a_cli_run(tmp_path, monkeypatch):
+    """The crm resource holds the warehouse's run lock for the whole of a run: a run that
+    starts while another process holds it waits for it; inside a CLI run it goes on under
+    the CLI's lock; a sensor, outside any run, takes none."""
+    import pipelines.operations.run_lock as lock_module
+
+    monkeypatch.setattr(lock_module, "POLL_SECONDS", 0.2)
+    warehouse = tmp_path / "warehouse" / "crm.duckdb"
+    path = run_lock_path(warehouse)
+    seen = []
+
+    @dg.op
+    def step(context, crm: CrmResource):
+        seen.append((context.run_id, json.loads(path.read_text())["run_id"]))
+
+    job = dg.GraphDefinition(name="locked", node_defs=[step]).to_job(
+        resource_defs={"crm": _crm(warehouse)}
+    )
+    path.parent.mkdir(parents=True)
+    holder = _child(
+        f"""
+        import pathlib, time
+        from pipelines.operations.run_lock import run_lock
+        with run_lock(pathlib.Path({str(path)!r}), "cli-run"):
+            print("held", flush=True)
+            time.sleep(3)
+        print("released", flush=True)
+        """
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = datetime.now()
+        with dg.instance_for_test() as instance:
+            result = job.execute_in_process(instance=instance)
+            logs = [e.user_message for e in instance.all_logs(result.run_id)]
+        waited = datetime.now() - started
+        assert holder.stdout.readline().strip() == "released"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.success
+    assert seen == [(result.run_id, result.run_id)]  # held by the run itself
+    assert waited > timedelta(seconds=1)
+    waits = [m for m in logs if "waiting for the run lock" in m]
+    assert len(waits) == 1 and "run cli-run" in waits[0]
+    assert path.read_text() == ""  # released at the end of the run
+    # inside a CLI run (this process holds the lock): the run goes on under it
+    with run_lock(path, "the-cli-run"):
+        inner = job.execute_in_process()
+        assert json.loads(path.read_text())["run_id"] == "the-cli-run"
+    assert inner.success and seen[-1] == (inner.run_id, "the-cli-run")
+    # outside a run the resource takes no lock
+    with run_lock(path, "another"):
+        with dg.build_resources({"crm": _crm(warehouse)}) as resources:
+            assert resources.crm.warehouse_path == str(warehouse)

@@ -1,0 +1,114 @@
+"""Column schemas for the Dagster UI (`dagster/column_schema`), built from the descriptions
+BI tools see: columns.py for the tables built in Python, the dbt YAML (through the
+manifest) for the dbt models, exactly as publish.py writes them as DuckDB comments.
+
+Definitions carry the schema known before a run (the types are `?` until then, as for the
+dbt models); every materialization carries the schema of what it wrote, with its types.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from pipelines.publishing.columns import COLUMNS, COLUMNS_FROM_DBT
+from pipelines.scoring.credit import CREDIT_FLAG_COLUMNS
+
+# Python tables that carry some of a dbt model's columns: the columns their rule selects.
+SELECTED_COLUMNS: dict[str, list[str]] = {"credit_flags": CREDIT_FLAG_COLUMNS}
+# The type of a column before the first materialization (dagster-dbt shows the same).
+UNKNOWN_TYPE = "?"
+
+
+@cache
+def _dbt_columns(dbt_manifest: Path, mtime_ns: int) -> dict[str, dict[str, str]]:
+    """model -> column -> description, read once per version of the manifest (what
+    columns.dbt_column_descriptions reads a model at a time)."""
+    nodes = json.loads(dbt_manifest.read_text(encoding="utf-8"))["nodes"]
+    return {
+        uid.removeprefix("model.crm."): {
+            column: meta.get("description", "") for column, meta in node["columns"].items()
+        }
+        for uid, node in nodes.items()
+        if uid.startswith("model.crm.")
+    }
+
+
+def dbt_descriptions(dbt_manifest: Path, model: str) -> dict[str, str]:
+    """Column descriptions of a dbt model, from the manifest."""
+    path = Path(dbt_manifest)
+    return dict(_dbt_columns(path, path.stat().st_mtime_ns).get(model, {}))
+
+
+def published_descriptions(table: str, dbt_manifest: Path) -> dict[str, str]:
+    """Column -> description of a published table, as its DuckDB comments say: columns.py's,
+    else the dbt model's; a Python table keeps the descriptions of the dbt model whose
+    columns it carries (COLUMNS_FROM_DBT)."""
+    columns = dict(COLUMNS.get(table, {}))
+    if not columns or table in COLUMNS_FROM_DBT:
+        source = COLUMNS_FROM_DBT.get(table, table)
+        columns = dbt_descriptions(dbt_manifest, source) | columns
+    return columns
+
+
+def published_columns(table: str, dbt_manifest: Path) -> dict[str, str]:
+    """The columns of a published table with their descriptions."""
+    described = published_descriptions(table, dbt_manifest)
+    return {name: described.get(name, "") for name in SELECTED_COLUMNS.get(table, described)}
+
+
+def markdown_text(text: str) -> str:
+    """`text` as the Dagster UI should show it: it renders descriptions as Markdown, where
+    a placeholder such as `<as-of>` would be taken for an HTML tag and dropped."""
+    return re.sub(r"<(?=[A-Za-z/!?])", r"\\<", text)
+
+
+def column_schema(
+    columns: Mapping[str, str], types: Mapping[str, str] | None = None
+) -> dg.TableSchema:
+    """A TableSchema of `columns` (name -> description), with `types` where known."""
+    types = types or {}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name,
+                type=types.get(name, UNKNOWN_TYPE),
+                description=markdown_text(description) if description else None,
+            )
+            for name, description in columns.items()
+        ]
+    )
+
+
+def frame_schema(frame: pl.DataFrame, descriptions: Mapping[str, str]) -> dg.TableSchema:
+    """The schema of a frame an asset wrote: its columns, their Polars types, described."""
+    return column_schema(
+        {name: descriptions.get(name, "") for name in frame.columns},
+        {name: str(dtype) for name, dtype in frame.schema.items()},
+    )
+
+
+def published_schemas(
+    con: duckdb.DuckDBPyConnection, tables: list[str]
+) -> dict[str, dg.TableSchema]:
+    """The schema of each table of the reporting schema of the open published file, as BI
+    tools see it: its columns in order, their DuckDB types and comments."""
+    rows = con.execute(
+        "select table_name, column_name, data_type, comment from duckdb_columns() "
+        "where database_name = current_database() and schema_name = 'reporting' "
+        "order by table_name, column_index"
+    ).fetchall()
+    columns: dict[str, dict[str, str]] = {table: {} for table in tables}
+    types: dict[str, dict[str, str]] = {table: {} for table in tables}
+    for table, column, data_type, comment in rows:
+        if table in columns:
+            columns[table][column] = comment or ""
+            types[table][column] = data_type
+    return {table: column_schema(columns[table], types[table]) for table in tables}
