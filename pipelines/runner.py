@@ -63,11 +63,18 @@ def instance_for(settings: Settings) -> dg.DagsterInstance:
 
 
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failed step and per failed check (a step stopped by a blocking check
+    is said once, by the check)."""
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
             data = event.step_failure_data
             error = data.error
+            if any(
+                e is not None and e.cls_name == "DagsterAssetCheckFailedError"
+                for e in (error, error.cause if error else None)
+            ):
+                continue  # the failed check itself is listed, with what it found
             if data.user_failure_data and data.user_failure_data.description:
                 text = data.user_failure_data.description  # a dg.Failure's own message
             else:

@@ -623,6 +623,8 @@ def test_the_landing_sensor_starts_one_run_per_delivery(site, tmp_path: Path):
 
 def test_backfill_publishes_each_date_in_turn(site):
     root, settings = site
+    targets = DBT_PROJECT_DIR / "target"
+    before = set(targets.glob("crm_dbt_models-*"))
     result = CliRunner().invoke(main, ["backfill", "--from", "2026-03-29", "--to", "2026-03-30"])
     assert result.exit_code == 0, result.output
     assert "2026-03-29: published" in result.output and "2026-03-30: published" in result.output
@@ -641,14 +643,15 @@ def test_backfill_publishes_each_date_in_turn(site):
         "select count(*) from reporting.customer_facts "
         "where as_of_date = '2026-03-29' and last_order_date > '2026-03-29'",
     ) == [(0,)]
-    # the date reaches dbt outside --vars: the second build reused the first one's parse of
-    # the project, and what it ran (models and the date-filtered tests) is for its own date
-    newest = max(
-        (DBT_PROJECT_DIR / "target").glob("crm_dbt_models-*"), key=lambda p: p.stat().st_mtime
-    )
-    log = (newest / "dbt.log").read_text(encoding="utf-8")
+    # the date reaches dbt outside --vars: the second build (03-30's; 03-31's and 04-01's
+    # followed) reused the first one's parse of the project, and what it ran (models and
+    # the date-filtered tests) is for its own date
+    builds = sorted(set(targets.glob("crm_dbt_models-*")) - before, key=lambda p: p.stat().st_mtime)
+    assert len(builds) == 4
+    second = builds[1]
+    log = (second / "dbt.log").read_text(encoding="utf-8")
     assert "Partial parsing enabled" in log and "Unable to do partial parsing" not in log
-    compiled = "\n".join(p.read_text("utf-8") for p in (newest / "compiled").rglob("*.sql"))
+    compiled = "\n".join(p.read_text("utf-8") for p in (second / "compiled").rglob("*.sql"))
     assert "cast('2026-03-30' as date)" in compiled
     assert "2026-03-29" not in compiled and "1970-01-01" not in compiled
 

@@ -366,6 +366,12 @@ def test_a_failing_validation_blocks_publication_and_keeps_the_warehouse(
     assert "FAILED; nothing was published" in result.output
     assert "check gx_credit_flags on scoring/credit_flags failed" in result.output
     assert "expect_column_values_to_be_between(ar_balance)" in result.output
+    # said once, by the check: not again by the step it stopped
+    messages = [ln for ln in result.output.splitlines() if ln.startswith("  - ")]
+    assert [m for m in messages if "gx_credit_flags" in m] == [
+        m for m in messages if m.startswith("  - check gx_credit_flags on scoring/credit_flags")
+    ]
+    assert len(messages) == 1 and "DagsterAssetCheckFailedError" not in messages[0]
     assert hashlib.sha256(settings.warehouse_path.read_bytes()).hexdigest() == before
     # the failure is on the audit trail of the working database, ready for the next publication
     with duckdb.connect(str(settings.work_db), read_only=True) as work:
