@@ -17,7 +17,7 @@ EXIT_REFUSED = 75
 
 def latest_landed_date(landing: Path) -> date | None:
     """The newest business date among the sales files that have landed."""
-    from pipelines.ingestion.contract import EXTRACTS
+    from pipelines.defs.ingestion.contract import EXTRACTS
 
     dates = EXTRACTS["sales"].landed_dates(landing)
     return dates[-1] if dates else None
@@ -25,7 +25,7 @@ def latest_landed_date(landing: Path) -> date | None:
 
 def _refuse_outside_partitions(as_of: date) -> None:
     """One line, before any work, for an as-of date the daily partitions do not hold."""
-    from pipelines.partitions import FIRST_AS_OF_SOURCE, as_of_partitions
+    from pipelines.defs.partitions import FIRST_AS_OF_SOURCE, as_of_partitions
 
     first = as_of_partitions.start.date()
     if as_of < first:
@@ -296,7 +296,7 @@ def backfill(
 def _recompute_later_dates(settings, leave: bool) -> None:
     """Run again, oldest first, each later published date that rests on an earlier date
     published after it (operations.later_dates); exits 1 at the first that fails."""
-    from pipelines.operations.later_dates import dates_to_recompute
+    from pipelines.defs.operations.later_dates import dates_to_recompute
     from pipelines.runner import run_pipeline
 
     stale = dates_to_recompute(settings.warehouse_path)
@@ -409,7 +409,7 @@ def check(landing: Path | None, warehouse: Path | None, as_of) -> None:
     refused, 75 when a run has the working database open (check again after it)."""
     import duckdb
 
-    from pipelines.ingestion.loader import WorkingDatabaseInUse, check_landing, landing_problem
+    from pipelines.defs.ingestion.loader import WorkingDatabaseInUse, check_landing, landing_problem
     from pipelines.resources import CrmResource
     from pipelines.settings import duckdb_memory_limit
 

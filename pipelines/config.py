@@ -179,7 +179,7 @@ class ChurnConfig(_Strict):
     fallback_days: int = Field(gt=0)
 
 
-# The figures a credit-rating component can score (pipelines/scoring/credit.py computes them).
+# The figures a credit-rating component can score (pipelines/defs/credit/rating.py computes them).
 RATING_FIGURES = (
     "late_invoice_share_12m",
     "avg_days_late_12m",
@@ -297,7 +297,7 @@ class OperationsConfig(_Strict):
 
     @model_validator(mode="after")
     def _known_extracts(self) -> OperationsConfig:
-        from pipelines.ingestion.contract import EXTRACTS
+        from pipelines.defs.ingestion.contract import EXTRACTS
 
         unknown = set(self.expected_daily) - set(EXTRACTS)
         if unknown:

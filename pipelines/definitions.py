@@ -8,11 +8,19 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.config import load_config
-from pipelines.ingestion.assets import raw_extracts
-from pipelines.ingestion.sensors import landing_sensor
-from pipelines.operations.later_dates import later_dates_sensor_for
-from pipelines.operations.sensors import delivery_freshness_sensor, run_failure_alert
-from pipelines.publishing.assets import published_warehouse
+from pipelines.defs.ingestion.assets import raw_extracts
+from pipelines.defs.ingestion.sensors import landing_sensor
+from pipelines.defs.operations.later_dates import later_dates_sensor_for
+from pipelines.defs.operations.sensors import delivery_freshness_sensor, run_failure_alert
+from pipelines.defs.publishing.assets import published_warehouse
+from pipelines.defs.scoring_assets import (
+    credit_flags,
+    credit_ratings,
+    customer_tiers,
+    key_account_supply_cover,
+    prospect_grades,
+)
+from pipelines.defs.transform.assets import CrmDbtCliResource, crm_dbt_models, dbt_project
 from pipelines.quality.checks import (
     GX_MORE_TABLES,
     RAW_EXTRACT_CHECKS,
@@ -25,15 +33,7 @@ from pipelines.quality.checks import (
     reconcile_net_sales,
 )
 from pipelines.resources import crm_resource_from_env
-from pipelines.scoring.assets import (
-    credit_flags,
-    credit_ratings,
-    customer_tiers,
-    key_account_supply_cover,
-    prospect_grades,
-)
 from pipelines.settings import apply_environment, dbt_executable
-from pipelines.transform.assets import CrmDbtCliResource, crm_dbt_models, dbt_project
 
 apply_environment()  # defaults for every CRM_* variable the resources and dbt read
 

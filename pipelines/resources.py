@@ -11,12 +11,12 @@ import dagster as dg
 import duckdb
 
 from pipelines.config import CrmConfig, load_config, load_header_map
-from pipelines.ingestion.contract import EXTRACTS
-from pipelines.ingestion.loader import IngestOptions
-from pipelines.ingestion.pii import pii_key_from_env
-from pipelines.operations.failures import fail_at_once_if_permanent, permanent_failure
-from pipelines.operations.run_lock import RunInProgress, run_lock, run_lock_path
+from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.loader import IngestOptions
+from pipelines.defs.ingestion.pii import pii_key_from_env
 from pipelines.settings import duckdb_memory_limit, work_db_for
+from pipelines.storage.failures import fail_at_once_if_permanent, permanent_failure
+from pipelines.storage.run_lock import RunInProgress, run_lock, run_lock_path
 
 # How long a run Dagster launched waits for another run on the same warehouse to finish.
 RUN_LOCK_WAIT = timedelta(hours=1)

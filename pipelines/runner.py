@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.operations.notify import notify
+from pipelines.defs.operations.notify import notify
 from pipelines.settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
 def _explain(exc: BaseException, settings: Settings) -> str:
     """One line for an error of the machine: the way to recover when it is a permanent one,
     else its first line."""
-    from pipelines.operations.failures import permanent_failure
+    from pipelines.storage.failures import permanent_failure
 
     try:
         message = permanent_failure(exc, settings.work_db)
@@ -116,7 +116,7 @@ def run_pipeline(
     run is refused at once, without an alert. A run that does not publish ends with its
     messages, a `run_failed` alert and, where the disk allows, the auditors' report,
     whatever breaks on the way (the closing checkpoint, the report, the alert log)."""
-    from pipelines.operations.run_lock import RunInProgress, run_lock, run_lock_path
+    from pipelines.storage.run_lock import RunInProgress, run_lock, run_lock_path
 
     run_id = str(uuid.uuid4())  # known before the run starts: the lock names it
     try:
@@ -135,7 +135,7 @@ def _run_locked(
     """The run itself, under the run lock; raises nothing but interruptions."""
     try:
         from pipelines.definitions import DAILY_JOB, defs
-        from pipelines.publishing.assets import PUBLISHED_WAREHOUSE
+        from pipelines.defs.publishing.assets import PUBLISHED_WAREHOUSE
         from pipelines.resources import checkpoint_work_db
 
         job = defs.resolve_job_def(DAILY_JOB)
@@ -238,7 +238,7 @@ def _report_of_failure(
     """The auditors' report of a run that did not publish (what was checked, what failed),
     when the run got as far as the working database."""
     from pipelines.config import load_config
-    from pipelines.publishing.report import RunFacts, build_report
+    from pipelines.defs.publishing.report import RunFacts, build_report
 
     if not settings.work_db.exists():
         return None

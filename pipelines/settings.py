@@ -9,7 +9,7 @@
 | CRM_EXPECTATIONS_DIR| expectations                | Great Expectations suites (JSON)         |
 | DAGSTER_HOME        | .dagster                    | the Dagster instance (runs, UI)          |
 | CRM_DUCKDB_MEMORY_LIMIT | 40% of physical memory  | DuckDB's memory limit (e.g. 8GB)         |
-| CRM_FIRST_AS_OF_DATE| (see pipelines/partitions.py)| where the daily partitions start        |
+| CRM_FIRST_AS_OF_DATE| (see pipelines/defs/partitions.py)| where the daily partitions start        |
 
 The working database (raw tables, dbt models, scores before publication) lives next to
 the warehouse in `<warehouse dir>/.work/<warehouse stem>_work.duckdb`; `CRM_WORK_DB` is

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 # One test process runs the pipeline on many landing folders, and the daily partitions are
-# fixed when the definitions are first imported (pipelines.partitions): here they start
+# fixed when the definitions are first imported (pipelines.defs.partitions): here they start
 # before every fixture's dates. Tests of the start itself run the CLI in a process of its own.
 os.environ.setdefault("CRM_FIRST_AS_OF_DATE", "2000-01-01")
 

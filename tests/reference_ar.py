@@ -33,7 +33,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.contract import EXTRACTS
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")

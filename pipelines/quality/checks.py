@@ -10,19 +10,19 @@ import json
 import dagster as dg
 import duckdb
 
-from pipelines.ingestion.assets import RAW_KEYS
-from pipelines.partitions import as_of_partitions
-from pipelines.quality.results import record
-from pipelines.quality.validation import CheckOutcome, validate_table
-from pipelines.resources import CrmResource
-from pipelines.scoring.assets import (
+from pipelines.defs.ingestion.assets import RAW_KEYS
+from pipelines.defs.partitions import as_of_partitions
+from pipelines.defs.scoring_assets import (
     CREDIT_FLAGS,
     CREDIT_RATINGS,
     CUSTOMER_TIERS,
     PROSPECT_GRADES,
     SUPPLY_COVER,
 )
-from pipelines.transform.assets import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
+from pipelines.defs.transform.assets import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
+from pipelines.quality.validation import CheckOutcome, validate_table
+from pipelines.resources import CrmResource
+from pipelines.storage.audit import record
 
 RECONCILE_SALES = "reconcile_net_sales_with_extracts"
 RECONCILE_AR = "reconcile_ar_with_extracts"

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingestion.loader import ensure_schema
+from pipelines.defs.ingestion.loader import ensure_schema
 from tests.reference_ar import FIELDS, PAYMENT_COLUMNS, reference_ar, reference_ledger, to_cents
 from tests.support.dbt import dbt_build
 

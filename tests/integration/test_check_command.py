@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipelines.cli import EXIT_REFUSED, main
-from pipelines.ingestion.contract import EXTRACTS
-from pipelines.ingestion.loader import ingest
+from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.loader import ingest
 from pipelines.resources import CrmResource
 from pipelines.settings import Settings
 from tests.unit.test_loader import CUSTOMERS, INVENTORY, PAYMENTS, PRODUCTS, SALES_HEADER, _write

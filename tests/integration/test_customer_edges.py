@@ -35,8 +35,8 @@ import polars as pl
 import pytest
 
 from pipelines.config import CrmConfig
-from pipelines.ingestion.loader import ensure_schema
-from pipelines.scoring.customer_value import score_customers
+from pipelines.defs.customer_value.customer_tiers import score_customers
+from pipelines.defs.ingestion.loader import ensure_schema
 from tests.support.dbt import dbt_build
 
 AS_OF = date(2026, 3, 31)

@@ -18,10 +18,10 @@ import yaml
 from click.testing import CliRunner
 
 from pipelines.cli import main
+from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.sensors import LANDING_SENSOR
+from pipelines.defs.publishing.publish import PER_AS_OF_TABLES, WHOLE_TABLES, prune_history
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.ingestion.contract import EXTRACTS
-from pipelines.ingestion.sensors import LANDING_SENSOR
-from pipelines.publishing.publish import PER_AS_OF_TABLES, WHOLE_TABLES, prune_history
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, apply_environment
 from tests.support.dbt import dbt_test
 

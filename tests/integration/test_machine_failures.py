@@ -23,10 +23,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import EXIT_REFUSED, main
+from pipelines.defs.ingestion.contract import EXTRACTS
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.ingestion.contract import EXTRACTS
-from pipelines.operations.run_lock import run_lock_path
 from pipelines.settings import PROJECT_ROOT, apply_environment
+from pipelines.storage.run_lock import run_lock_path
 
 pytestmark = pytest.mark.slow
 
@@ -250,7 +250,7 @@ def test_a_second_run_on_the_warehouse_is_refused_at_once(published):
             textwrap.dedent(
                 f"""
                 import pathlib, time
-                from pipelines.operations.run_lock import run_lock
+                from pipelines.storage.run_lock import run_lock
                 with run_lock(pathlib.Path({str(lock)!r}), "the-first-run"):
                     print("held", flush=True)
                     time.sleep(120)

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
+from pipelines.defs.operations.later_dates import dates_to_recompute
+from pipelines.defs.publishing.publish import PUBLISHED_TABLES
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.operations.later_dates import dates_to_recompute
-from pipelines.publishing.publish import PUBLISHED_TABLES
 from pipelines.settings import PROJECT_ROOT, apply_environment
 
 pytestmark = pytest.mark.slow

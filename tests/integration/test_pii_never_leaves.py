@@ -25,8 +25,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
+from pipelines.defs.ingestion.contract import EXTRACTS
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.ingestion.contract import EXTRACTS
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, apply_environment
 
 pytestmark = pytest.mark.slow

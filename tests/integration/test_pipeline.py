@@ -19,10 +19,10 @@ from polars.testing import assert_frame_equal
 
 from pipelines.cli import main
 from pipelines.config import CrmConfig
+from pipelines.defs.customer_value.clv import score_clv
+from pipelines.defs.ingestion.contract import EXTRACTS
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.ingestion.contract import EXTRACTS
 from pipelines.runner import run_pipeline
-from pipelines.scoring.clv import score_clv
 from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
 from tests.reference_ar import FIELDS, read_payments, reference_ledger, to_cents
 from tests.support.webhook import webhook
@@ -101,7 +101,7 @@ def test_each_published_table_is_an_asset_with_its_columns_and_rows(env, warehou
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES
+    from pipelines.defs.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES
 
     _, settings, outcome = env
     with dg.DagsterInstance.get() as instance:
@@ -593,7 +593,7 @@ def test_the_auditors_report_renders_in_a_browser(env, warehouse):
         assert len(image.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 100  # not blank
     print(f"\nscreenshot of the auditors' report: {shot}")
     # a report is written once: the same run cannot overwrite it
-    from pipelines.publishing.report import RunFacts, build_report
+    from pipelines.defs.publishing.report import RunFacts, build_report
 
     with pytest.raises(FileExistsError):
         build_report(

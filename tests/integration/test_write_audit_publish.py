@@ -31,17 +31,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.demo.generator import DemoSpec, generate
-from pipelines.publishing.publish import (
+from pipelines.defs.publishing.publish import (
     CURRENT_VIEWS,
     KEYS,
     PER_AS_OF_TABLES,
     PUBLISHED_TABLES,
     publish,
 )
-from pipelines.quality.results import record_publication
+from pipelines.demo.generator import DemoSpec, generate
 from pipelines.runner import _published_by
 from pipelines.settings import PROJECT_ROOT, work_db_for
+from pipelines.storage.audit import record_publication
 
 pytestmark = pytest.mark.slow
 

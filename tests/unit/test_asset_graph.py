@@ -10,13 +10,17 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
-from pipelines.publishing.assets import PUBLISHED_WAREHOUSE, published_warehouse
-from pipelines.publishing.columns import COLUMNS
-from pipelines.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES
-from pipelines.scoring.credit import CREDIT_FLAG_COLUMNS, CREDIT_RATING_COLUMNS, SCORECARD_COLUMNS
-from pipelines.scoring.customer_value import TIER_COLUMNS
-from pipelines.scoring.supply import SUPPLY_COVER_COLUMNS, SUPPLY_RISK_COLUMNS
-from pipelines.transform.assets import dbt_project
+from pipelines.defs.credit.rating import (
+    CREDIT_FLAG_COLUMNS,
+    CREDIT_RATING_COLUMNS,
+    SCORECARD_COLUMNS,
+)
+from pipelines.defs.customer_value.customer_tiers import TIER_COLUMNS
+from pipelines.defs.publishing.assets import PUBLISHED_WAREHOUSE, published_warehouse
+from pipelines.defs.publishing.columns import COLUMNS
+from pipelines.defs.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES
+from pipelines.defs.supply.cover import SUPPLY_COVER_COLUMNS, SUPPLY_RISK_COLUMNS
+from pipelines.defs.transform.assets import dbt_project
 
 GRAPH = defs.resolve_asset_graph()
 KEYS = {key.to_user_string(): key for key in GRAPH.get_all_asset_keys()}
@@ -81,8 +85,8 @@ def test_a_published_table_has_its_columns_described_and_its_sources(table: str)
 
 
 def test_the_ui_reads_the_dbt_descriptions_publication_reads():
-    from pipelines.publishing.columns import dbt_column_descriptions
-    from pipelines.publishing.schemas import dbt_descriptions
+    from pipelines.defs.publishing.columns import dbt_column_descriptions
+    from pipelines.defs.publishing.metadata import dbt_descriptions
 
     manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
     models = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"]

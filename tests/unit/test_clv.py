@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.scoring.clv import (
+from pipelines.defs.customer_value.clv import (
     expected_purchases,
     expected_spend,
     fit_beta_geo,

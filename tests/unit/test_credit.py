@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.scoring.credit import (
+from pipelines.defs.credit.rating import (
     AR_COLUMNS,
     BEHAVIOUR_COLUMNS,
     FACT_COLUMNS,

@@ -9,14 +9,14 @@ import polars as pl
 import pytest
 
 from pipelines.config import DimensionConfig, GradeConfig, ValueClassConfig
-from pipelines.scoring.classes import (
+from pipelines.defs.customer_value.pareto import grades
+from pipelines.defs.customer_value.rfm import quintile_score, rfm
+from pipelines.defs.customer_value.value_classes import (
     development_class,
     dimension_classes,
     recommended_treatment,
     value_classes,
 )
-from pipelines.scoring.segments import quintile_score, rfm
-from pipelines.scoring.tiers import grades
 
 
 def _by_id(frame: pl.DataFrame, *columns: str) -> dict:
@@ -233,7 +233,7 @@ def test_the_rfm_grid_must_cover_every_cell_once(config, cells):
 
 
 def test_churn_risk_against_each_customers_own_rhythm(config):
-    from pipelines.scoring.classes import churn_risk
+    from pipelines.defs.customer_value.value_classes import churn_risk
 
     frame = pl.DataFrame(
         {
@@ -259,7 +259,7 @@ def test_churn_risk_against_each_customers_own_rhythm(config):
 def test_prospect_grades_from_points(config):
     from datetime import date
 
-    from pipelines.scoring.prospects import grade_prospects
+    from pipelines.defs.prospects.grading import grade_prospects
 
     prospects = pl.DataFrame(
         {
@@ -306,7 +306,7 @@ def test_prospect_grades_from_points(config):
 def test_customer_composition_by_type_region_and_abc_within_type():
     from datetime import date
 
-    from pipelines.scoring.composition import customer_composition
+    from pipelines.defs.customer_value.composition import customer_composition
 
     as_of = date(2026, 6, 30)
     tiers = pl.DataFrame(

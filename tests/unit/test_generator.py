@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.loader import ingest
 from pipelines.demo import generator
 from pipelines.demo.generator import DemoSpec, generate
-from pipelines.ingestion.contract import EXTRACTS
-from pipelines.ingestion.loader import ingest
 
 END = date(2026, 3, 31)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.scoring.history import DIMENSIONS, EVIDENCE, tier_migrations
+from pipelines.defs.customer_value.tier_migrations import DIMENSIONS, EVIDENCE, tier_migrations
 
 
 def _tiers(rows: dict[str, dict]) -> pl.DataFrame:

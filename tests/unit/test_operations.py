@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 from pipelines.config import OperationsConfig
-from pipelines.operations import sensors
-from pipelines.operations.freshness import late_deliveries
-from pipelines.operations.notify import notify
+from pipelines.defs.operations import sensors
+from pipelines.defs.operations.freshness import late_deliveries
+from pipelines.defs.operations.notify import notify
 from pipelines.resources import CrmResource
 from pipelines.settings import PROJECT_ROOT
 from tests.support.webhook import webhook
@@ -108,8 +108,8 @@ def test_the_dbt_resource_overrides_what_dagster_dbt_still_calls():
 
     from dagster_dbt import DbtCliResource
 
+    from pipelines.defs.transform.assets import CrmDbtCliResource
     from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
-    from pipelines.transform.assets import CrmDbtCliResource
 
     assert "_cli_version" in vars(DbtCliResource)
     assert "_initialize_dbt_core_adapter" in vars(DbtCliResource)
@@ -121,7 +121,7 @@ def test_the_dbt_resource_overrides_what_dagster_dbt_still_calls():
 def test_only_the_newest_dbt_target_folders_are_kept(tmp_path: Path):
     import os
 
-    from pipelines.transform.assets import prune_dbt_targets
+    from pipelines.defs.transform.assets import prune_dbt_targets
 
     for age in range(5):
         folder = tmp_path / f"crm_dbt_models-run{age}"

@@ -9,8 +9,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.operations.later_dates import LATER_DATES_SENSOR, dates_to_recompute
-from pipelines.partitions import first_as_of_date
+from pipelines.defs.operations.later_dates import LATER_DATES_SENSOR, dates_to_recompute
+from pipelines.defs.partitions import first_as_of_date
 from pipelines.resources import CrmResource
 from pipelines.settings import PROJECT_ROOT
 
@@ -156,7 +156,7 @@ def test_the_partitions_start_where_the_configuration_or_the_landed_data_says(
 
 
 def test_the_tests_partitions_start_where_conftest_pins_them():
-    from pipelines.partitions import FIRST_AS_OF_DATE, FIRST_AS_OF_SOURCE, as_of_partitions
+    from pipelines.defs.partitions import FIRST_AS_OF_DATE, FIRST_AS_OF_SOURCE, as_of_partitions
 
     assert (FIRST_AS_OF_DATE, FIRST_AS_OF_SOURCE) == (date(2000, 1, 1), "CRM_FIRST_AS_OF_DATE")
     assert as_of_partitions.start.date() == date(2000, 1, 1)

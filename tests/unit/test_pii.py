@@ -7,7 +7,7 @@ import hmac
 
 import polars as pl
 
-from pipelines.ingestion.pii import keyed_hash, with_pii_keys
+from pipelines.defs.ingestion.pii import keyed_hash, with_pii_keys
 
 
 def test_the_key_is_an_hmac_of_the_normalised_value():

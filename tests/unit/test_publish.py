@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from pipelines.publishing.publish import (
+from pipelines.defs.publishing.publish import (
     CURRENT_VIEWS,
     KEYS,
     PER_AS_OF_TABLES,
@@ -20,8 +20,8 @@ from pipelines.publishing.publish import (
     WHOLE_TABLES,
     publish,
 )
-from pipelines.quality.results import ensure_audit_table, record_publication
 from pipelines.runner import _published_by
+from pipelines.storage.audit import ensure_audit_table, record_publication
 
 OLDER, NEWER = date(2026, 3, 30), date(2026, 3, 31)
 INTEGERS = {"risk_rank", "exposure_rank", "severity"}

@@ -13,10 +13,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.ingestion.loader import ensure_schema
-from pipelines.publishing.report import RunFacts, build_report, report_folder, reports_dir
-from pipelines.quality.results import ensure_audit_table, record
+from pipelines.defs.ingestion.loader import ensure_schema
+from pipelines.defs.publishing.report import RunFacts, build_report, report_folder, reports_dir
 from pipelines.quality.validation import CheckOutcome
+from pipelines.storage.audit import ensure_audit_table, record
 
 AS_OF = date(2026, 5, 31)
 PUBLISHED_RUN = "11111111-aaaa-4aaa-8aaa-000000000001"

@@ -18,12 +18,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.operations.failures import permanent_failure
-from pipelines.operations.notify import notify
-from pipelines.operations.run_lock import RunInProgress, run_lock, run_lock_path
+from pipelines.defs.operations.notify import notify
 from pipelines.resources import CrmResource
 from pipelines.settings import PROJECT_ROOT
 from pipelines.sql import sql_literal
+from pipelines.storage.failures import permanent_failure
+from pipelines.storage.run_lock import RunInProgress, run_lock, run_lock_path
 
 
 def _crm(warehouse: Path) -> CrmResource:
@@ -164,7 +164,7 @@ def test_the_run_lock_refuses_a_second_run_and_is_recovered_when_its_holder_dies
     holder = _child(
         f"""
         import pathlib, time
-        from pipelines.operations.run_lock import run_lock
+        from pipelines.storage.run_lock import run_lock
         with run_lock(pathlib.Path({str(path)!r}), "run-of-the-holder"):
             print("held", flush=True)
             time.sleep(60)
@@ -182,7 +182,7 @@ def test_the_run_lock_refuses_a_second_run_and_is_recovered_when_its_holder_dies
         holder.send_signal(signal.SIGKILL)  # dies holding it: nothing clears the file
         holder.wait()
     assert json.loads(path.read_text())["pid"] == holder.pid
-    with caplog.at_level(logging.WARNING, logger="pipelines.operations.run_lock"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.storage.run_lock"):
         with run_lock(path, "third"):
             assert json.loads(path.read_text())["run_id"] == "third"
     assert f"left by run run-of-the-holder (pid {holder.pid}" in caplog.text
@@ -199,7 +199,7 @@ def test_a_recent_lock_of_another_host_refuses_and_an_old_one_is_recovered(tmp_p
             pass
     old = recent | {"started_at": datetime.now() - timedelta(days=2)}
     path.write_text(json.dumps(old, default=str))
-    with caplog.at_level(logging.WARNING, logger="pipelines.operations.run_lock"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.storage.run_lock"):
         with run_lock(path, "mine"):
             pass
     assert "left by run r1 (pid 1 on elsewhere" in caplog.text
@@ -210,7 +210,7 @@ def test_notify_never_raises_when_the_alert_log_cannot_be_written(tmp_path, monk
     blocker.write_text("not a folder")
     monkeypatch.setenv("CRM_ALERT_LOG", str(blocker / "alerts.log"))
     monkeypatch.setenv("CRM_ALERT_WEBHOOK_URL", "not-a-url")
-    with caplog.at_level(logging.ERROR, logger="pipelines.operations.notify"):
+    with caplog.at_level(logging.ERROR, logger="pipelines.defs.operations.notify"):
         alert = notify("run_failed", "run for 2026-03-31 failed", run_id="r1")
     assert alert["kind"] == "run_failed" and alert["webhook"].startswith("not sent: ")
     assert "alert not written to the alert log" in caplog.text
@@ -274,7 +274,7 @@ def test_a_run_dagster_launches_holds_the_run_lock_and_waits_for_a_cli_run(tmp_p
     """The crm resource holds the warehouse's run lock for the whole of a run: a run that
     starts while another process holds it waits for it; inside a CLI run it goes on under
     the CLI's lock; a sensor, outside any run, takes none."""
-    import pipelines.operations.run_lock as lock_module
+    import pipelines.storage.run_lock as lock_module
 
     monkeypatch.setattr(lock_module, "POLL_SECONDS", 0.2)
     warehouse = tmp_path / "warehouse" / "crm.duckdb"
@@ -292,7 +292,7 @@ def test_a_run_dagster_launches_holds_the_run_lock_and_waits_for_a_cli_run(tmp_p
     holder = _child(
         f"""
         import pathlib, time
-        from pipelines.operations.run_lock import run_lock
+        from pipelines.storage.run_lock import run_lock
         with run_lock(pathlib.Path({str(path)!r}), "cli-run"):
             print("held", flush=True)
             time.sleep(3)

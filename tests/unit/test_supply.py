@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.scoring.supply import key_account_supply_risk, supply_cover
+from pipelines.defs.supply.cover import key_account_supply_risk, supply_cover
 
 D = date.fromisoformat
 

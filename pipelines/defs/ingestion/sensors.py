@@ -7,8 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.ingestion.contract import EXTRACTS
-from pipelines.ingestion.loader import sha256_of
+from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.loader import sha256_of
 from pipelines.resources import CrmResource
 
 LANDING_SENSOR = "landing_sensor"

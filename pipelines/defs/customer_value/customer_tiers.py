@@ -5,16 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.config import CrmConfig
-from pipelines.scoring.classes import (
+from pipelines.defs.customer_value.clv import score_clv
+from pipelines.defs.customer_value.pareto import abc_classes, grades, size_tiers
+from pipelines.defs.customer_value.rfm import rfm
+from pipelines.defs.customer_value.value_classes import (
     churn_risk,
     development_class,
     dimension_classes,
     recommended_treatment,
     value_classes,
 )
-from pipelines.scoring.clv import score_clv
-from pipelines.scoring.segments import rfm
-from pipelines.scoring.tiers import abc_classes, grades, size_tiers
 
 TIER_COLUMNS = [
     "customer_id",

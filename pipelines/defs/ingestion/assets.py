@@ -5,11 +5,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.ingestion.contract import EXTRACTS
-from pipelines.ingestion.loader import FileRejected, ingest
-from pipelines.ingestion.pii import PII_KEY_ENV
-from pipelines.operations.notify import notify
-from pipelines.partitions import as_of_partitions, one_date_per_run
+from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.loader import FileRejected, ingest
+from pipelines.defs.ingestion.pii import PII_KEY_ENV
+from pipelines.defs.operations.notify import notify
+from pipelines.defs.partitions import as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}

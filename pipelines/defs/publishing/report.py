@@ -24,7 +24,7 @@ import polars as pl
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from pipelines.scoring.credit import AR_BUCKETS
+from pipelines.defs.credit.rating import AR_BUCKETS
 
 # Rejected rows listed on the page; all of them are in rejected_rows.csv beside it.
 MAX_LISTED_REJECTS = 500
@@ -536,7 +536,9 @@ def _html(value: object) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("pipelines.publishing", "templates"), finalize=_html)
+    env = Environment(
+        loader=PackageLoader("pipelines.defs.publishing", "templates"), finalize=_html
+    )
     # long identifiers (check, table and file names) may wrap after _ . / instead of overflowing
     env.filters["breakable"] = lambda text: Markup(
         re.sub(r"([_./])", r"\1<wbr>", _html(text or ""))

@@ -6,12 +6,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.partitions import as_of_partitions, one_date_per_run
-from pipelines.publishing.columns import COLUMNS
-from pipelines.publishing.schemas import column_schema, frame_schema, published_columns
-from pipelines.resources import CrmResource
-from pipelines.scoring.composition import customer_composition
-from pipelines.scoring.credit import (
+from pipelines.defs.credit.rating import (
     CREDIT_CLASSES,
     CREDIT_RATING_COLUMNS,
     SINCE_COLUMNS,
@@ -21,11 +16,21 @@ from pipelines.scoring.credit import (
     rate_customers,
     watch_list,
 )
-from pipelines.scoring.customer_value import score_customers
-from pipelines.scoring.history import tier_migrations
-from pipelines.scoring.prospects import grade_prospects
-from pipelines.scoring.supply import key_account_supply_risk, supply_cover
-from pipelines.transform.assets import CUSTOMER_AR, CUSTOMER_FACTS, PAYMENT_BEHAVIOUR, dbt_project
+from pipelines.defs.customer_value.composition import customer_composition
+from pipelines.defs.customer_value.customer_tiers import score_customers
+from pipelines.defs.customer_value.tier_migrations import tier_migrations
+from pipelines.defs.partitions import as_of_partitions, one_date_per_run
+from pipelines.defs.prospects.grading import grade_prospects
+from pipelines.defs.publishing.columns import COLUMNS
+from pipelines.defs.publishing.metadata import column_schema, frame_schema, published_columns
+from pipelines.defs.supply.cover import key_account_supply_risk, supply_cover
+from pipelines.defs.transform.assets import (
+    CUSTOMER_AR,
+    CUSTOMER_FACTS,
+    PAYMENT_BEHAVIOUR,
+    dbt_project,
+)
+from pipelines.resources import CrmResource
 
 CUSTOMER_TIERS = dg.AssetKey(["scoring", "customer_tiers"])
 CREDIT_RATINGS = dg.AssetKey(["scoring", "credit_ratings"])

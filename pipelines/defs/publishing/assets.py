@@ -8,34 +8,34 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
-from pipelines.operations.failures import fail_at_once_if_permanent
-from pipelines.operations.notify import notify
-from pipelines.partitions import as_of_partitions, one_date_per_run
-from pipelines.publishing.columns import TABLES
-from pipelines.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES, publish
-from pipelines.publishing.report import RunFacts, build_report
-from pipelines.publishing.schemas import (
+from pipelines.defs.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
+from pipelines.defs.operations.notify import notify
+from pipelines.defs.partitions import as_of_partitions, one_date_per_run
+from pipelines.defs.publishing.columns import TABLES
+from pipelines.defs.publishing.metadata import (
     column_schema,
     markdown_text,
     published_columns,
     published_schemas,
 )
-from pipelines.quality.results import ensure_audit_table, record_publication
-from pipelines.resources import CrmResource, checkpoint_work_db
-from pipelines.scoring.assets import (
+from pipelines.defs.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES, publish
+from pipelines.defs.publishing.report import RunFacts, build_report
+from pipelines.defs.scoring_assets import (
     CREDIT_FLAGS,
     CREDIT_RATINGS,
     CUSTOMER_TIERS,
     PROSPECT_GRADES,
     SUPPLY_COVER,
 )
-from pipelines.transform.assets import (
+from pipelines.defs.transform.assets import (
     CUSTOMER_FACTS,
     MONTHLY_MARTS,
     PRODUCT_PERFORMANCE,
     dbt_project,
 )
+from pipelines.resources import CrmResource, checkpoint_work_db
+from pipelines.storage.audit import ensure_audit_table, record_publication
+from pipelines.storage.failures import fail_at_once_if_permanent
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
 PUBLISHED = {table: dg.AssetKey(["reporting", table]) for table in PUBLISHED_TABLES}

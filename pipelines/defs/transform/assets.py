@@ -15,12 +15,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from pipelines.operations.failures import permanent_message
-from pipelines.partitions import as_of_partitions, one_date_per_run
-from pipelines.quality.results import record
+from pipelines.defs.partitions import as_of_partitions, one_date_per_run
 from pipelines.quality.validation import CheckOutcome
 from pipelines.resources import CrmResource
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+from pipelines.storage.audit import record
+from pipelines.storage.failures import permanent_message
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.operations.freshness import late_deliveries
-from pipelines.operations.notify import notify
+from pipelines.defs.operations.freshness import late_deliveries
+from pipelines.defs.operations.notify import notify
 from pipelines.resources import CrmResource
 
 FRESHNESS_SENSOR = "delivery_freshness_sensor"

@@ -41,14 +41,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingestion.contract import (
+from pipelines.defs.ingestion.contract import (
     DISTRIBUTION_CENTRE,
     DUCKDB_TYPES,
     EXTRACTS,
     Column,
     Extract,
 )
-from pipelines.ingestion.pii import KEYED_PII, with_pii_keys
+from pipelines.defs.ingestion.pii import KEYED_PII, with_pii_keys
 
 META_COLUMNS = {
     "_file_name": "VARCHAR",

@@ -18,8 +18,8 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.publishing.columns import COLUMNS, COLUMNS_FROM_DBT
-from pipelines.scoring.credit import CREDIT_FLAG_COLUMNS
+from pipelines.defs.credit.rating import CREDIT_FLAG_COLUMNS
+from pipelines.defs.publishing.columns import COLUMNS, COLUMNS_FROM_DBT
 
 # Python tables that carry some of a dbt model's columns: the columns their rule selects.
 SELECTED_COLUMNS: dict[str, list[str]] = {"credit_flags": CREDIT_FLAG_COLUMNS}

@@ -11,7 +11,7 @@ from datetime import date
 
 import dagster as dg
 
-from pipelines.ingestion.contract import EXTRACTS
+from pipelines.defs.ingestion.contract import EXTRACTS
 from pipelines.settings import environment_path
 
 # Checks partitioned like their assets (preview) and per-asset backfill policies (beta) are

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.publishing.columns import (
+from pipelines.defs.publishing.columns import (
     COLUMNS,
     COLUMNS_FROM_DBT,
     TABLES,
