@@ -14,31 +14,12 @@ from pipelines.config import CrmConfig, load_config, load_header_map
 from pipelines.defs.ingestion.contract import EXTRACTS
 from pipelines.defs.ingestion.loader import IngestOptions
 from pipelines.defs.ingestion.pii import pii_key_from_env
-from pipelines.settings import duckdb_memory_limit, work_db_for
-from pipelines.storage.failures import fail_at_once_if_permanent, permanent_failure
+from pipelines.settings import work_db_for
 from pipelines.storage.run_lock import RunInProgress, run_lock, run_lock_path
+from pipelines.storage.work_db import connect_work_db
 
 # How long a run Dagster launched waits for another run on the same warehouse to finish.
 RUN_LOCK_WAIT = timedelta(hours=1)
-
-
-def checkpoint_work_db(work_db: Path) -> None:
-    """Write what a run's steps left in the write-ahead log (CrmResource.connect) into the
-    working database file, so that the file alone holds everything. Skipped when there is
-    no file yet, or another process holds it (the log is durable; its next writer
-    checkpoints). Any other error is raised (the runner reports it)."""
-    if not work_db.exists():
-        return
-    try:
-        con = duckdb.connect(str(work_db), config={"memory_limit": duckdb_memory_limit()})
-    except duckdb.IOException as exc:
-        if permanent_failure(exc, work_db) is None:
-            return  # held by another process
-        raise
-    try:
-        con.execute("checkpoint")
-    finally:
-        con.close()
 
 
 class CrmResource(dg.ConfigurableResource):
@@ -75,30 +56,9 @@ class CrmResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the working database, closed on exit (dbt needs the file free).
-
-        A run's many short steps each write a little (scores, check results). Their
-        connections close without a checkpoint: what they wrote stays in the write-ahead log
-        (durable at each commit, replayed by whoever opens the file next, checkpointed by
-        DuckDB itself past 16 MiB and by dbt's build) instead of each close rewriting the
-        database's metadata (0.2 s a step at M). The run ends with `checkpoint_work_db`.
-
-        A full disk, a folder that is not writable or a corrupted working database, met at
-        the opening or inside the block, fail the step at once with the way to recover
-        (operations.failures); a lock held by another process stays retryable."""
-        with fail_at_once_if_permanent(self.work_db):
-            self.work_db.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(
-                str(self.work_db),
-                read_only=read_only,
-                config={"memory_limit": duckdb_memory_limit()},
-            )
-            try:
-                if not read_only:
-                    con.execute("pragma disable_checkpoint_on_shutdown")
-                yield con
-            finally:
-                con.close()
+        """A connection to the working database (storage.work_db.connect_work_db)."""
+        with connect_work_db(self.work_db, read_only=read_only) as con:
+            yield con
 
     def config(self) -> CrmConfig:
         return load_config(Path(self.config_path))

@@ -136,7 +136,7 @@ def _run_locked(
     try:
         from pipelines.definitions import DAILY_JOB, defs
         from pipelines.defs.publishing.assets import PUBLISHED_WAREHOUSE
-        from pipelines.resources import checkpoint_work_db
+        from pipelines.storage.work_db import checkpoint_work_db
 
         job = defs.resolve_job_def(DAILY_JOB)
         with instance_for(settings) as instance:
@@ -238,6 +238,7 @@ def _report_of_failure(
     """The auditors' report of a run that did not publish (what was checked, what failed),
     when the run got as far as the working database."""
     from pipelines.config import load_config
+    from pipelines.defs.publishing.assets import run_started_at
     from pipelines.defs.publishing.report import RunFacts, build_report
 
     if not settings.work_db.exists():
@@ -246,5 +247,12 @@ def _report_of_failure(
         version = load_config(settings.config_path).version
     except ValueError:
         version = "unreadable configuration"
-    facts = RunFacts(run_id, as_of, version, published=False, messages=tuple(messages))
+    try:
+        with instance_for(settings) as instance:
+            started_at = run_started_at(instance, run_id)
+    except Exception:  # no instance readable: the report says the start is not known
+        started_at = None
+    facts = RunFacts(
+        run_id, as_of, version, published=False, messages=tuple(messages), started_at=started_at
+    )
     return build_report(settings.work_db, settings.warehouse_path, facts)

@@ -60,3 +60,10 @@ as_of_partitions = dg.DailyPartitionsDefinition(
 
 # Each as-of date is computed by its own run (windows are relative to it).
 one_date_per_run = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
+
+
+def as_of_date(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext | dg.OpExecutionContext,
+) -> date:
+    """The as-of date a step computes: its partition, as a date."""
+    return date.fromisoformat(context.partition_key)

@@ -12,11 +12,13 @@ import json
 import logging
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+
+from pipelines.storage.audit import CheckOutcome
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,25 +42,6 @@ RESULT_FORMAT = {
     "partial_unexpected_count": 0,
     "include_unexpected_rows": False,
 }
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """One expectation's result, as recorded in data_quality_results."""
-
-    suite_name: str
-    expectation_type: str
-    column_name: str | None
-    parameters: str
-    severity: str
-    passed: bool
-    element_count: int | None
-    unexpected_count: int | None
-    observed_value: str | None = None
-
-    @property
-    def is_blocking_failure(self) -> bool:
-        return not self.passed and self.severity == "critical"
 
 
 def _gx():

@@ -6,31 +6,66 @@ published with the next run that publishes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import duckdb
 import polars as pl
 
-from pipelines.quality.validation import CheckOutcome
+from pipelines.storage.tables import ensure_table
 
 AUDIT_TABLE = "audit.data_quality_results"
 PUBLICATIONS_TABLE = "audit.publications"
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One expectation's result, as recorded in data_quality_results."""
+
+    suite_name: str
+    expectation_type: str
+    column_name: str | None
+    parameters: str
+    severity: str
+    passed: bool
+    element_count: int | None
+    unexpected_count: int | None
+    observed_value: str | None = None
+
+    @property
+    def is_blocking_failure(self) -> bool:
+        return not self.passed and self.severity == "critical"
+
+
+# The audit trail's tables: name -> DuckDB type of each column.
+AUDIT_COLUMNS = {
+    "run_id": "varchar",
+    "checked_at": "timestamp",
+    "as_of_date": "date",
+    "table_name": "varchar",
+    "partition_key": "varchar",
+    "check_source": "varchar",
+    "check_name": "varchar",
+    "column_name": "varchar",
+    "parameters": "varchar",
+    "severity": "varchar",
+    "passed": "boolean",
+    "element_count": "bigint",
+    "unexpected_count": "bigint",
+    "observed_value": "varchar",
+}
+PUBLICATIONS_COLUMNS = {
+    "run_id": "varchar",
+    "as_of_date": "date",
+    "published_at": "timestamp",
+    "config_version": "varchar",
+    "history_file": "varchar",
+}
+
+
 def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists audit")
-    con.execute(f"""
-        create table if not exists {AUDIT_TABLE} (
-            run_id varchar, checked_at timestamp, as_of_date date, table_name varchar,
-            partition_key varchar, check_source varchar, check_name varchar,
-            column_name varchar, parameters varchar, severity varchar, passed boolean,
-            element_count bigint, unexpected_count bigint, observed_value varchar
-        )""")
-    con.execute(f"""
-        create table if not exists {PUBLICATIONS_TABLE} (
-            run_id varchar, as_of_date date, published_at timestamp, config_version varchar,
-            history_file varchar
-        )""")
+    ensure_table(con, AUDIT_TABLE, AUDIT_COLUMNS)
+    ensure_table(con, PUBLICATIONS_TABLE, PUBLICATIONS_COLUMNS)
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, publication: dict) -> None:
@@ -49,7 +84,7 @@ def record(
     con: duckdb.DuckDBPyConnection,
     *,
     run_id: str,
-    as_of: str,
+    as_of: date,
     source: str,
     outcomes: list[CheckOutcome],
     table: str | None = None,
@@ -63,9 +98,9 @@ def record(
             {
                 "run_id": run_id,
                 "checked_at": datetime.now(),
-                "as_of_date": datetime.fromisoformat(as_of).date(),
+                "as_of_date": as_of,
                 "table_name": table or o.suite_name,
-                "partition_key": as_of,
+                "partition_key": as_of.isoformat(),
                 "check_source": source,
                 "check_name": o.expectation_type,
                 "column_name": o.column_name,

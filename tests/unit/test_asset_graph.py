@@ -10,11 +10,8 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
-from pipelines.defs.credit.rating import (
-    CREDIT_FLAG_COLUMNS,
-    CREDIT_RATING_COLUMNS,
-    SCORECARD_COLUMNS,
-)
+from pipelines.defs.credit.flags import CREDIT_FLAG_COLUMNS
+from pipelines.defs.credit.rating import CREDIT_RATING_COLUMNS, SCORECARD_COLUMNS
 from pipelines.defs.customer_value.customer_tiers import TIER_COLUMNS
 from pipelines.defs.publishing.assets import PUBLISHED_WAREHOUSE, published_warehouse
 from pipelines.defs.publishing.columns import COLUMNS

@@ -8,16 +8,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.defs.credit.rating import (
-    AR_COLUMNS,
-    BEHAVIOUR_COLUMNS,
-    FACT_COLUMNS,
-    company_view,
-    flag_changes,
-    flag_customers,
-    rate_customers,
-    watch_list,
-)
+from pipelines.defs.credit.exposure import company_view, watch_list
+from pipelines.defs.credit.flags import flag_changes, flag_customers
+from pipelines.defs.credit.rating import AR_COLUMNS, BEHAVIOUR_COLUMNS, FACT_COLUMNS, rate_customers
 
 AS_OF = date(2026, 6, 30)
 

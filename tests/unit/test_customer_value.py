@@ -233,7 +233,7 @@ def test_the_rfm_grid_must_cover_every_cell_once(config, cells):
 
 
 def test_churn_risk_against_each_customers_own_rhythm(config):
-    from pipelines.defs.customer_value.value_classes import churn_risk
+    from pipelines.defs.customer_value.churn import churn_risk
 
     frame = pl.DataFrame(
         {

@@ -9,7 +9,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.defs.operations.later_dates import LATER_DATES_SENSOR, dates_to_recompute
+from pipelines.defs.operations.later_dates import dates_to_recompute
+from pipelines.defs.operations.sensors import LATER_DATES_SENSOR
 from pipelines.defs.partitions import first_as_of_date
 from pipelines.resources import CrmResource
 from pipelines.settings import PROJECT_ROOT

@@ -98,7 +98,7 @@ def _work_db(path: Path, run_id: str, deliveries: int, failing: bool) -> Path:
             _outcome(f"table_{i % 4}", "expect_column_values_to_not_be_null", f"col_{i}", True)
             for i in range(37)
         ]
-        record(con, run_id=run_id, as_of=str(AS_OF), source="great_expectations", outcomes=passed)
+        record(con, run_id=run_id, as_of=AS_OF, source="great_expectations", outcomes=passed)
         balance = {"published": round(BALANCE, 2), "extracts": round(BALANCE, 2)}
         sales_12m = {"published": 1250.5, "extracts": 1250.5 if not failing else 1000.25}
         reconciliation = [
@@ -110,9 +110,7 @@ def _work_db(path: Path, run_id: str, deliveries: int, failing: bool) -> Path:
             ]
             for no_counts in [{"element_count": None, "unexpected_count": None}]
         ]
-        record(
-            con, run_id=run_id, as_of=str(AS_OF), source="reconciliation", outcomes=reconciliation
-        )
+        record(con, run_id=run_id, as_of=AS_OF, source="reconciliation", outcomes=reconciliation)
         if failing:
             failed = [
                 _outcome(
@@ -132,9 +130,7 @@ def _work_db(path: Path, run_id: str, deliveries: int, failing: bool) -> Path:
                     unexpected_count=7,
                 ),
             ]
-            record(
-                con, run_id=run_id, as_of=str(AS_OF), source="great_expectations", outcomes=failed
-            )
+            record(con, run_id=run_id, as_of=AS_OF, source="great_expectations", outcomes=failed)
         con.execute("create schema scoring")
         con.execute(
             "create table scoring.credit_flags (customer_id varchar, as_of_date date, "

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from pipelines.config import AbcConfig, AbsoluteTiers, SizeTierConfig
-from pipelines.defs.customer_value.pareto import abc_classes, size_tiers
+from pipelines.defs.customer_value.pareto import abc_classes
+from pipelines.defs.customer_value.size_tiers import size_tiers
 
 ABC = AbcConfig(a_max_cumulative_share=0.80, b_max_cumulative_share=0.95)
 

@@ -1,6 +1,6 @@
-"""Credit rating, limits, flags, actions, flag history and the company view (SPEC F23-F25,
-as amended by the credit-decisions issue): plain Polars functions over the customer facts,
-the AR position (F21), payment behaviour (F22) and the optional credit reviews.
+"""Credit rating and credit limits (F23 as amended): plain Polars functions over the
+customer facts, the AR position (F21), payment behaviour (F22) and the optional credit
+reviews. Flags and actions are in flags.py, the company's exposure in exposure.py.
 
 The rating is a transparent points scorecard (config/crm.yaml credit.rating): each component
 scores one figure; the points add up to the behaviour score (0-100), blended with the latest
@@ -10,32 +10,10 @@ limit, and the limit moves toward its target gradually from one as-of date to th
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
 from pipelines.config import CreditConfig, RatingComponent, RatingConfig
 
-# The action ladder of SPEC F24, mildest first; a customer gets the strongest its flags call for.
-ACTIONS = [
-    "none",
-    "require_guarantee_or_deposit",
-    "reduce_supply",
-    "cash_on_delivery",
-    "hold_shipments",
-]
-# reason code -> action it calls for
-REASON_ACTIONS = {
-    "NEW_CUSTOMER_CAP": "none",
-    "OVER_LIMIT": "require_guarantee_or_deposit",
-    "DETERIORATING": "require_guarantee_or_deposit",
-    "REPEATED_EXTENSIONS": "require_guarantee_or_deposit",
-    "OVERDUE_60": "reduce_supply",
-    "CREDIT_CLASS_D": "cash_on_delivery",
-    "BOUNCED_PAYMENT_90D": "cash_on_delivery",
-    "BAD_DEBT_RISK_180": "hold_shipments",
-    "CLOSED_WITH_BALANCE": "hold_shipments",
-}
 CREDIT_CLASSES = ["A", "B", "C", "D"]
 AR_BUCKETS = ["ar_current", "ar_1_30", "ar_31_60", "ar_61_90", "ar_91_180", "ar_over_180"]
 # what credit flags take from marts.customer_ar (F21)
@@ -129,61 +107,27 @@ SCORECARD_COLUMNS = [
     "max_points",
     "config_version",
 ]
-CREDIT_FLAG_COLUMNS = [
-    "customer_id",
-    "as_of_date",
-    *AR_COLUMNS,
-    *BEHAVIOUR_COLUMNS,
-    "abc_class",
-    "customer_status",
-    "behaviour_score",
-    "review_date",
-    "review_score",
-    "credit_score",
-    "credit_class",
-    "rating_basis",
-    "is_new_customer",
-    "payment_terms_days",
-    "average_daily_sales",
-    "expected_exposure",
-    "deposit_amount",
-    "collateral_amount",
-    "has_guarantor",
-    "exposure",
-    "credit_limit_target",
-    "previous_credit_limit",
-    "credit_limit",
-    "limit_basis",
-    "utilisation",
-    "reason_codes",
-    "reason_details",
-    "is_flagged",
-    "recommended_action",
-    "flagged_since",
-    "action_since",
-    "config_version",
-]
 
 
-def _amount(name: str) -> pl.Expr:
+def amount(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Float64)
 
 
 def rating_figures(cfg: CreditConfig) -> dict[str, pl.Expr]:
     """The figure each scorecard component scores (null = cannot be computed: `missing`)."""
-    receivable = pl.sum_horizontal(*[_amount(b).fill_null(0) for b in AR_BUCKETS])
+    receivable = pl.sum_horizontal(*[amount(b).fill_null(0) for b in AR_BUCKETS])
     owed = pl.when(receivable > 0).then(receivable)
-    security = _amount("deposit_amount").fill_null(0) + pl.col("collateral_amount").fill_null(0)
+    security = amount("deposit_amount").fill_null(0) + pl.col("collateral_amount").fill_null(0)
     return {
         "late_invoice_share_12m": pl.col("late_invoice_share_12m").cast(pl.Float64),
         "avg_days_late_12m": pl.col("avg_days_late_12m").cast(pl.Float64),
         "bounced_payments_12m": pl.col("bounced_payments_12m").cast(pl.Float64),
         "extension_requests_12m": pl.col("extension_requests_12m").cast(pl.Float64),
-        "overdue_share": (_amount("overdue_amount") / owed).round(4),
-        "beyond_90_share": ((_amount("ar_91_180") + _amount("ar_over_180")) / owed).round(4),
+        "overdue_share": (amount("overdue_amount") / owed).round(4),
+        "beyond_90_share": ((amount("ar_91_180") + amount("ar_over_180")) / owed).round(4),
         "cooperation_years": pl.col("cooperation_years").cast(pl.Float64),
         "active_months_12m": pl.col("active_months_12m").cast(pl.Float64),
-        "net_sales_12m": _amount("net_sales_12m"),
+        "net_sales_12m": amount("net_sales_12m"),
         "margin_rate_12m": pl.col("margin_rate_12m").cast(pl.Float64),
         "security_cover": pl.when(pl.col("expected_exposure") > 0).then(
             (security / pl.col("expected_exposure")).round(4)
@@ -233,7 +177,7 @@ def expected_exposure(cfg: CreditConfig) -> list[pl.Expr]:
         .fill_null(365)
         .clip(cfg.min_sales_days, 365)
     )
-    daily = (_amount("net_sales_12m").clip(lower_bound=0) / days).round(2)
+    daily = (amount("net_sales_12m").clip(lower_bound=0) / days).round(2)
     return [
         daily.alias("average_daily_sales"),
         (pl.col("payment_terms_days").fill_null(0) * daily).round(2).alias("expected_exposure"),
@@ -305,7 +249,7 @@ def stepped_limit(cfg: CreditConfig) -> pl.Expr:
     )
 
 
-def _money(expr: pl.Expr) -> pl.Expr:
+def money(expr: pl.Expr) -> pl.Expr:
     """A CNY amount as text with thousands separators and no decimals."""
     digits = expr.round(0, mode="half_away_from_zero").cast(pl.Int64).cast(pl.String).str.reverse()
     grouped = digits.str.replace_all(r"(\d{3})", "${1},").str.reverse()
@@ -328,10 +272,10 @@ def limit_basis(cfg: CreditConfig) -> pl.Expr:
             pl.format(
                 "class {}: target {} for an expected exposure of {} ({} days x {}/day){}",
                 pl.col("credit_class"),
-                _money(target),
-                _money(pl.col("expected_exposure")),
+                money(target),
+                money(pl.col("expected_exposure")),
                 pl.col("payment_terms_days"),
-                _money(pl.col("average_daily_sales")),
+                money(pl.col("average_daily_sales")),
                 pl.when(pl.col("is_new_customer") & (target >= cfg.new_customer_limit_cny))
                 .then(pl.lit(f", new customer: at most {cfg.new_customer_limit_cny:,.0f}"))
                 .otherwise(pl.lit("")),
@@ -349,7 +293,7 @@ def limit_basis(cfg: CreditConfig) -> pl.Expr:
             pl.format(
                 "{}; moved from {} toward it gradually",
                 why_target,
-                _money(pl.col("previous_credit_limit")),
+                money(pl.col("previous_credit_limit")),
             )
         )
         .otherwise(why_target)
@@ -491,339 +435,5 @@ def _previous_limits(history: pl.DataFrame | None) -> pl.DataFrame:
             "customer_id",
             previous_credit_limit="credit_limit",
             previous_as_of_date="as_of_date",
-        )
-    )
-
-
-def _rules(cfg: CreditConfig) -> dict[str, tuple[pl.Expr, pl.Expr]]:
-    """reason code -> (when it applies, the figures that raised it)."""
-    d = cfg.deteriorating
-    beyond_60 = _amount("ar_61_90") + _amount("ar_91_180") + _amount("ar_over_180")
-    owes = _amount("ar_balance") > 0
-    extended_share = pl.col("extension_requests_90d") / pl.col("invoices_issued_90d").clip(
-        lower_bound=1
-    )
-    return {
-        "NEW_CUSTOMER_CAP": (
-            pl.col("is_new_customer") & (pl.col("customer_status") != "closed"),
-            pl.lit(f"new customer: limit at most {cfg.new_customer_limit_cny:,.0f}"),
-        ),
-        "OVER_LIMIT": (
-            (pl.col("credit_limit") > 0) & (pl.col("exposure") > pl.col("credit_limit")),
-            pl.format(
-                "exposure {} over the limit {} (AR {} less deposit and collateral {})",
-                _money(pl.col("exposure")),
-                _money(pl.col("credit_limit")),
-                _money(_amount("ar_balance")),
-                _money(
-                    _amount("deposit_amount").fill_null(0)
-                    + pl.col("collateral_amount").fill_null(0)
-                ),
-            ),
-        ),
-        "DETERIORATING": (
-            owes
-            & (pl.col("invoices_recent_91d") >= d.min_recent_invoices)
-            & (pl.col("invoices_baseline") >= d.min_baseline_invoices)
-            & (pl.col("days_late_rise") >= d.min_rise_days)
-            & (pl.col("days_late_rise_se") >= d.min_rise_standard_errors),
-            pl.format(
-                "{} days late in the last 91 days against its own {} before "
-                "({} and {} invoices; rise {} standard errors)",
-                pl.col("days_late_recent_91d"),
-                pl.col("days_late_baseline"),
-                pl.col("invoices_recent_91d"),
-                pl.col("invoices_baseline"),
-                pl.col("days_late_rise_se"),
-            ),
-        ),
-        "REPEATED_EXTENSIONS": (
-            owes
-            & (pl.col("extension_requests_90d") >= cfg.repeated_extensions_min_90d)
-            & (extended_share >= cfg.repeated_extensions_min_share),
-            pl.format(
-                "{} extension requests in 90 days on {} invoices issued",
-                pl.col("extension_requests_90d"),
-                pl.col("invoices_issued_90d"),
-            ),
-        ),
-        "OVERDUE_60": (
-            beyond_60 > 0,
-            pl.format("{} CNY more than 60 days past due", _money(beyond_60)),
-        ),
-        "CREDIT_CLASS_D": (
-            pl.col("credit_class") == "D",
-            pl.format(
-                "credit score {} (class D below {})",
-                pl.col("credit_score"),
-                pl.lit(cfg.rating.c_min),
-            ),
-        ),
-        "BOUNCED_PAYMENT_90D": (
-            pl.col("bounced_payments_90d") > 0,
-            pl.format(
-                "{} bounced payment(s) of {} CNY in {} days",
-                pl.col("bounced_payments_90d"),
-                _money(_amount("bounced_amount_90d")),
-                pl.lit(cfg.bounced_lookback_days),
-            ),
-        ),
-        "BAD_DEBT_RISK_180": (
-            _amount("ar_over_180") > 0,
-            pl.format("{} CNY more than 180 days past due", _money(_amount("ar_over_180"))),
-        ),
-        "CLOSED_WITH_BALANCE": (
-            (pl.col("customer_status") == "closed") & owes,
-            pl.format("closed customer still owes {} CNY", _money(_amount("ar_balance"))),
-        ),
-    }
-
-
-def reason_codes(cfg: CreditConfig) -> list[pl.Expr]:
-    """reason_codes (the codes that apply, in REASON_ACTIONS order; empty = no flag) and
-    reason_details (for each code, the figures that raised it)."""
-    rules = _rules(cfg)
-    applies = {code: rule.fill_null(False) for code, (rule, _) in rules.items()}
-    return [
-        pl.concat_list([pl.when(applies[code]).then(pl.lit(code)) for code in rules])
-        .list.drop_nulls()
-        .alias("reason_codes"),
-        pl.concat_list(
-            [
-                pl.when(applies[code]).then(pl.lit(f"{code}: ") + detail.fill_null("?"))
-                for code, (_, detail) in rules.items()
-            ]
-        )
-        .list.drop_nulls()
-        .alias("reason_details"),
-    ]
-
-
-def recommended_action() -> pl.Expr:
-    """The strongest action on the ladder called for by the reason codes."""
-    levels = {code: ACTIONS.index(action) for code, action in REASON_ACTIONS.items()}
-    level = (
-        pl.col("reason_codes").list.eval(pl.element().replace_strict(levels, default=0)).list.max()
-    )
-    return level.fill_null(0).replace_strict(dict(enumerate(ACTIONS)), return_dtype=pl.String)
-
-
-# What a date's flags carry forward to the next: each customer's latest earlier row.
-SINCE_COLUMNS = {
-    "customer_id": pl.String,
-    "as_of_date": pl.Date,
-    "is_flagged": pl.Boolean,
-    "recommended_action": pl.String,
-    "flagged_since": pl.Date,
-    "action_since": pl.Date,
-}
-
-
-def _since(history: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
-    """flagged_since: first as-of date of the customer's current unbroken run of flagged
-    dates; action_since: first date of its current unbroken run of the same recommended
-    action. Carried forward from each customer's latest row in `history` (earlier as-of
-    dates, SINCE_COLUMNS): a run goes on while the state is the same as on that row and
-    starts on this date otherwise; a date missing for a customer does not break a run. Only
-    the latest row per customer matters, however many dates came before."""
-    latest = (
-        history.select(list(SINCE_COLUMNS)).cast(SINCE_COLUMNS)
-        if not history.is_empty()
-        else pl.DataFrame(schema=SINCE_COLUMNS)
-    )
-    latest = (
-        latest.sort("as_of_date")
-        .group_by("customer_id")
-        .last()
-        .select(
-            "customer_id",
-            *[pl.col(c).alias(f"_before_{c}") for c in list(SINCE_COLUMNS)[1:]],
-        )
-    )
-    before = {c: pl.col(f"_before_{c}") for c in SINCE_COLUMNS}
-    return (
-        frame.join(latest, on="customer_id", how="left")
-        .with_columns(
-            flagged_since=pl.when(pl.col("is_flagged")).then(
-                pl.when(before["is_flagged"])
-                .then(pl.coalesce(before["flagged_since"], before["as_of_date"]))
-                .otherwise(pl.col("as_of_date"))
-            ),
-            action_since=pl.when(before["recommended_action"] == pl.col("recommended_action"))
-            .then(pl.coalesce(before["action_since"], before["as_of_date"]))
-            .otherwise(pl.col("as_of_date")),
-        )
-        .drop([f"_before_{c}" for c in list(SINCE_COLUMNS)[1:]])
-    )
-
-
-def flag_customers(
-    ratings: pl.DataFrame,
-    tiers: pl.DataFrame,
-    ar: pl.DataFrame,
-    behaviour: pl.DataFrame,
-    cfg: CreditConfig,
-    config_version: str,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """credit_flags rows for one as-of date: AR position, payment behaviour, the rating and
-    limit (from `rate_customers`), exposure and utilisation, reason codes with the figures
-    behind them, the action and since when (from `history`: credit flags of earlier as-of
-    dates, at least each customer's latest, with the SINCE_COLUMNS)."""
-    frame = (
-        ratings.join(tiers.select("customer_id", "abc_class"), on="customer_id", how="left")
-        .join(ar.select("customer_id", *AR_COLUMNS), on="customer_id", how="left")
-        .join(behaviour.select("customer_id", *BEHAVIOUR_COLUMNS), on="customer_id", how="left")
-        .with_columns(
-            exposure=(
-                _amount("ar_balance").fill_null(0)
-                - _amount("deposit_amount").fill_null(0)
-                - pl.col("collateral_amount").fill_null(0)
-            ).round(2)
-        )
-        .with_columns(
-            utilisation=pl.when(pl.col("credit_limit") > 0).then(
-                (pl.col("exposure") / pl.col("credit_limit")).round(4, mode="half_away_from_zero")
-            )
-        )
-        .with_columns(*reason_codes(cfg))
-        .with_columns(recommended_action=recommended_action())
-        .with_columns(
-            # a flag calls for action: NEW_CUSTOMER_CAP alone informs, it does not flag
-            is_flagged=pl.col("recommended_action") != "none",
-            config_version=pl.lit(config_version),
-        )
-    )
-    return (
-        _since(history if history is not None else pl.DataFrame(), frame)
-        .select(CREDIT_FLAG_COLUMNS)
-        .sort("customer_id")
-    )
-
-
-def flag_changes(previous: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
-    """Reason codes raised and cleared per customer since the previous as-of date computed,
-    and the action before and after (F24 history). Empty without a previous date."""
-    schema = {
-        "customer_id": pl.String,
-        "reason_code": pl.String,
-        "change": pl.String,
-        "recommended_action_before": pl.String,
-        "recommended_action_after": pl.String,
-    }
-    if previous.is_empty():
-        return pl.DataFrame(schema=schema)
-
-    def codes(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.select("customer_id", "reason_codes", "recommended_action").explode(
-            "reason_codes"
-        )
-
-    before, after = codes(previous), codes(current)
-    actions = previous.select("customer_id", recommended_action_before="recommended_action").join(
-        current.select("customer_id", recommended_action_after="recommended_action"),
-        on="customer_id",
-        how="full",
-        coalesce=True,
-    )
-    pairs = before.select("customer_id", "reason_codes").unique().drop_nulls()
-    now = after.select("customer_id", "reason_codes").unique().drop_nulls()
-    raised = now.join(pairs, on=["customer_id", "reason_codes"], how="anti").with_columns(
-        change=pl.lit("raised")
-    )
-    cleared = pairs.join(now, on=["customer_id", "reason_codes"], how="anti").with_columns(
-        change=pl.lit("cleared")
-    )
-    return (
-        pl.concat([raised, cleared])
-        .rename({"reason_codes": "reason_code"})
-        .join(actions, on="customer_id", how="left")
-        .select(list(schema))
-        .cast(schema)
-        .sort("customer_id", "reason_code")
-    )
-
-
-def company_view(flags: pl.DataFrame, cfg: CreditConfig, as_of: date) -> pl.DataFrame:
-    """F25 in one row: total AR against the warning line (a configured share of the
-    company's assets), AR concentration in the top customers, and the flagged exposure."""
-    amounts = flags.with_columns(
-        balance=pl.col("ar_balance").cast(pl.Float64),
-        owed=pl.col("ar_balance").cast(pl.Float64).clip(lower_bound=0),
-    ).sort(["balance", "customer_id"], descending=[True, False])
-    warning_line = cfg.ar_warning_share * cfg.company_assets_cny
-    total = amounts["balance"].sum()
-    owed = amounts["owed"].sum()
-
-    def share_of_owed(part: pl.DataFrame) -> float | None:
-        return round(part["owed"].sum() / owed, 4) if owed > 0 else None
-
-    def total_of(column: str) -> float:
-        return round(float(flags[column].cast(pl.Float64).sum()), 2)
-
-    actions = {
-        f"customers_{action}": [int((flags["recommended_action"] == action).sum())]
-        for action in ACTIONS[1:]
-    }
-    flagged = amounts.filter(pl.col("recommended_action") != "none")
-    view = pl.DataFrame(
-        {
-            "as_of_date": [as_of],
-            "total_ar_balance": [round(total, 2)],
-            "total_receivable": [round(owed, 2)],
-            "total_unapplied_credit": [total_of("unapplied_credit")],
-            "total_overdue_amount": [total_of("overdue_amount")],
-            "total_ar_over_180": [total_of("ar_over_180")],
-            "company_assets_cny": [float(cfg.company_assets_cny)],
-            "ar_warning_share": [cfg.ar_warning_share],
-            "warning_line_cny": [round(warning_line, 2)],
-            "ar_to_warning_line": [round(total / warning_line, 4)],
-            "is_above_warning_line": [total > warning_line],
-            "concentration_top_n": [cfg.concentration_top_n],
-            "top_n_ar_share": [share_of_owed(amounts.head(cfg.concentration_top_n))],
-            "top_customer_ar_share": [share_of_owed(amounts.head(1))],
-            "customers_with_ar": [int((amounts["balance"] > 0).sum())],
-            "flagged_customers": [int(flags["is_flagged"].sum())],
-            "flagged_exposure": [round(flagged["owed"].sum(), 2)],
-            **actions,
-        }
-    )
-    # typed, so a first date without AR does not create integer or null-typed columns
-    shares = ["ar_to_warning_line", "top_n_ar_share", "top_customer_ar_share"]
-    return view.with_columns(pl.col(shares).cast(pl.Float64))
-
-
-def watch_list(flags: pl.DataFrame, tiers: pl.DataFrame) -> pl.DataFrame:
-    """F25 watch list: customers whose flags call for an action, largest exposure first,
-    with the value classes beside the risk (a valuable customer going bad is worth a call)."""
-    return (
-        flags.filter(pl.col("recommended_action") != "none")
-        .join(
-            tiers.select("customer_id", "size_tier", "value_class", "clv_12m"),
-            on="customer_id",
-            how="left",
-        )
-        .sort(["ar_balance", "customer_id"], descending=[True, False])
-        .with_columns(exposure_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32))
-        .select(
-            "as_of_date",
-            "exposure_rank",
-            "customer_id",
-            "ar_balance",
-            "overdue_amount",
-            "ar_over_180",
-            "exposure",
-            "credit_class",
-            "credit_score",
-            "credit_limit",
-            "utilisation",
-            "reason_codes",
-            "reason_details",
-            "recommended_action",
-            "flagged_since",
-            "abc_class",
-            "size_tier",
-            "value_class",
-            "clv_12m",
         )
     )

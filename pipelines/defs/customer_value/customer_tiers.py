@@ -5,11 +5,12 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.config import CrmConfig
+from pipelines.defs.customer_value.churn import churn_risk
 from pipelines.defs.customer_value.clv import score_clv
-from pipelines.defs.customer_value.pareto import abc_classes, grades, size_tiers
+from pipelines.defs.customer_value.pareto import abc_classes, grades
 from pipelines.defs.customer_value.rfm import rfm
+from pipelines.defs.customer_value.size_tiers import size_tiers
 from pipelines.defs.customer_value.value_classes import (
-    churn_risk,
     development_class,
     dimension_classes,
     recommended_treatment,

@@ -2,15 +2,28 @@
 asset per published table and one for the warehouse file itself, materialized together by
 one atomic publication."""
 
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from pipelines.defs.credit.keys import (
+    CREDIT_COMPANY_VIEW,
+    CREDIT_FLAG_CHANGES,
+    CREDIT_FLAGS,
+    CREDIT_SCORECARD,
+    CREDIT_WATCH_LIST,
+)
+from pipelines.defs.customer_value.keys import (
+    CUSTOMER_COMPOSITION,
+    CUSTOMER_TIERS,
+    TIER_MIGRATIONS,
+)
 from pipelines.defs.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
 from pipelines.defs.operations.notify import notify
-from pipelines.defs.partitions import as_of_partitions, one_date_per_run
+from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
+from pipelines.defs.prospects.keys import PROSPECT_GRADES
 from pipelines.defs.publishing.columns import TABLES
 from pipelines.defs.publishing.metadata import (
     column_schema,
@@ -20,40 +33,31 @@ from pipelines.defs.publishing.metadata import (
 )
 from pipelines.defs.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES, publish
 from pipelines.defs.publishing.report import RunFacts, build_report
-from pipelines.defs.scoring_assets import (
-    CREDIT_FLAGS,
-    CREDIT_RATINGS,
-    CUSTOMER_TIERS,
-    PROSPECT_GRADES,
-    SUPPLY_COVER,
-)
-from pipelines.defs.transform.assets import (
-    CUSTOMER_FACTS,
-    MONTHLY_MARTS,
-    PRODUCT_PERFORMANCE,
-    dbt_project,
-)
-from pipelines.resources import CrmResource, checkpoint_work_db
+from pipelines.defs.supply.keys import KEY_ACCOUNT_SUPPLY_RISK, SUPPLY_COVER
+from pipelines.defs.transform.assets import dbt_project
+from pipelines.defs.transform.keys import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
+from pipelines.resources import CrmResource
 from pipelines.storage.audit import ensure_audit_table, record_publication
 from pipelines.storage.failures import fail_at_once_if_permanent
+from pipelines.storage.work_db import checkpoint_work_db
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["reporting", "warehouse"])
 PUBLISHED = {table: dg.AssetKey(["reporting", table]) for table in PUBLISHED_TABLES}
-# What each published table is published from: the assets that write its working table.
-# The audit trail is written by the checks of the run, not by an asset.
+# What each published table is published from: the asset of its working table. The audit
+# trail is written by the checks of the run, not by an asset.
 PUBLISHED_FROM: dict[str, list[dg.AssetKey]] = {
     "customer_facts": [CUSTOMER_FACTS],
     "customer_tiers": [CUSTOMER_TIERS],
     "credit_flags": [CREDIT_FLAGS],
-    "credit_scorecard": [CREDIT_RATINGS],
-    "tier_migrations": [CUSTOMER_TIERS],
-    "credit_flag_changes": [CREDIT_FLAGS],
-    "credit_company_view": [CREDIT_FLAGS],
-    "credit_watch_list": [CREDIT_FLAGS],
-    "customer_composition": [CUSTOMER_TIERS],
+    "credit_scorecard": [CREDIT_SCORECARD],
+    "tier_migrations": [TIER_MIGRATIONS],
+    "credit_flag_changes": [CREDIT_FLAG_CHANGES],
+    "credit_company_view": [CREDIT_COMPANY_VIEW],
+    "credit_watch_list": [CREDIT_WATCH_LIST],
+    "customer_composition": [CUSTOMER_COMPOSITION],
     "prospect_grades": [PROSPECT_GRADES],
     "supply_cover": [SUPPLY_COVER],
-    "key_account_supply_risk": [SUPPLY_COVER],
+    "key_account_supply_risk": [KEY_ACCOUNT_SUPPLY_RISK],
     **{key.path[-1]: [key] for key in MONTHLY_MARTS},
     "product_performance": [PRODUCT_PERFORMANCE],
     "data_quality_results": [],
@@ -62,6 +66,12 @@ PUBLISHED_FROM: dict[str, list[dg.AssetKey]] = {
 }
 # rows in the whole published table, every as-of date (dagster/row_count: the partition's)
 ROWS_IN_TABLE = "rows_in_table"
+
+
+def run_started_at(instance: dg.DagsterInstance, run_id: str) -> datetime | None:
+    """When the instance recorded that run `run_id` started (None when it did not)."""
+    record = instance.get_run_record_by_id(run_id)
+    return datetime.fromtimestamp(record.start_time) if record and record.start_time else None
 
 
 def _table_spec(table: str) -> dg.AssetSpec:
@@ -112,7 +122,7 @@ def published_warehouse(context: dg.AssetExecutionContext, crm: CrmResource):
     run's auditors' report, and record per table its schema and rows of the as-of date."""
     config = crm.config()
     warehouse = Path(crm.warehouse_path)
-    as_of = date.fromisoformat(context.partition_key)
+    as_of = as_of_date(context)
     with crm.connect() as con:
         ensure_audit_table(con)
     # a full disk or a folder that is not writable fails the publication at once, with
@@ -136,7 +146,13 @@ def published_warehouse(context: dg.AssetExecutionContext, crm: CrmResource):
         report = build_report(
             crm.work_db,
             warehouse,
-            RunFacts(context.run.run_id, publication["as_of_date"], config.version, published=True),
+            RunFacts(
+                context.run.run_id,
+                publication["as_of_date"],
+                config.version,
+                published=True,
+                started_at=run_started_at(context.instance, context.run.run_id),
+            ),
         )
     context.log.info(f"auditors' report: {report}")
     with crm.connect(read_only=True) as con:
@@ -148,9 +164,9 @@ def published_warehouse(context: dg.AssetExecutionContext, crm: CrmResource):
     if warned:  # a failed critical check stops the run: what fails here are warnings
         notify(
             "checks_warned",
-            f"published {context.partition_key}, with {len(warned)} warning check(s) failed",
+            f"published {as_of}, with {len(warned)} warning check(s) failed",
             run_id=context.run.run_id,
-            as_of_date=context.partition_key,
+            as_of_date=as_of.isoformat(),
             checks=[w[0] for w in warned],
             report=str(report),
         )

@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.defs.credit.rating import CREDIT_FLAG_COLUMNS
+from pipelines.defs.credit.flags import CREDIT_FLAG_COLUMNS
 from pipelines.defs.publishing.columns import COLUMNS, COLUMNS_FROM_DBT
 
 # Python tables that carry some of a dbt model's columns: the columns their rule selects.

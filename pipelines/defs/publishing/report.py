@@ -42,7 +42,7 @@ class RunFacts:
     config_version: str
     published: bool
     messages: tuple[str, ...] = ()
-    # when the run started; None: as the Dagster instance recorded it, if it did
+    # when the run started, as the Dagster instance recorded it (None: not known)
     started_at: datetime | None = None
 
 
@@ -326,22 +326,6 @@ def _unreadable_run() -> _Run:
     )
 
 
-def _started_at(run: RunFacts) -> datetime | None:
-    """When the run started: `run.started_at`, else the start the Dagster instance
-    (DAGSTER_HOME) recorded for the run; None when neither is known."""
-    if run.started_at is not None:
-        return run.started_at
-    try:
-        import dagster as dg
-
-        with dg.DagsterInstance.get() as instance:
-            record = instance.get_run_record_by_id(run.run_id)
-    except Exception:  # no instance configured or readable: the start is not known
-        return None
-    start = record.start_time if record else None
-    return datetime.fromtimestamp(start) if start else None
-
-
 def _duration(seconds: float) -> str:
     seconds = round(seconds)
     if seconds < 60:
@@ -567,7 +551,7 @@ def build_report(work_db: Path, warehouse: Path, run: RunFacts) -> Path:
     data.deliveries.write_csv(folder / "deliveries.csv")
     # to the second, as shown: the run time is the difference of the two times on the page
     written = datetime.now().replace(microsecond=0)
-    started = _started_at(run)
+    started = run.started_at
     started = started.replace(microsecond=0) if started else None
     summary = _summary(run, data, started, written)
     failures = _failures(data)

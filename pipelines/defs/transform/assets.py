@@ -7,6 +7,7 @@ import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,26 +16,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from pipelines.defs.partitions import as_of_partitions, one_date_per_run
-from pipelines.quality.validation import CheckOutcome
+from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
 from pipelines.resources import CrmResource
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
-from pipelines.storage.audit import record
+from pipelines.storage.audit import CheckOutcome, record
 from pipelines.storage.failures import permanent_message
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
-
-# Keys of the marts the Python assets read (dbt models are keyed <schema>/<model>).
-CUSTOMER_FACTS = dg.AssetKey(["marts", "customer_facts"])
-CUSTOMER_AR = dg.AssetKey(["marts", "customer_ar"])
-PRODUCT_PERFORMANCE = dg.AssetKey(["marts", "product_performance"])
-PAYMENT_BEHAVIOUR = dg.AssetKey(["marts", "customer_payment_behaviour"])
-MONTHLY_MARTS = [
-    dg.AssetKey(["marts", "customer_monthly_performance"]),
-    dg.AssetKey(["marts", "customer_retention_monthly"]),
-    dg.AssetKey(["marts", "region_monthly_performance"]),
-    dg.AssetKey(["marts", "complaints_monthly"]),
-]
 
 
 class CrmDbtCliResource(DbtCliResource):
@@ -237,7 +225,7 @@ def _test_outcomes(run_results: dict) -> list[CheckOutcome]:
     return outcomes
 
 
-def _with_row_counts(events: list, crm: CrmResource, as_of: str):
+def _with_row_counts(events: list, crm: CrmResource, as_of: date):
     """Attach `dagster/row_count` (rows of this as-of date where the table keeps history)."""
     tables = _tables_by_unique_id()
     with crm.connect(read_only=True) as con:
@@ -249,7 +237,7 @@ def _with_row_counts(events: list, crm: CrmResource, as_of: str):
                 continue
             schema, name = table
             columns = {r[0] for r in con.execute(f"describe {schema}.{name}").fetchall()}
-            where = " where as_of_date = ?::date" if "as_of_date" in columns else ""
+            where = " where as_of_date = ?" if "as_of_date" in columns else ""
             params = [as_of] if where else []
             count = con.execute(f"select count(*) from {schema}.{name}{where}", params).fetchone()
             yield event.with_metadata({**event.metadata, "dagster/row_count": int(count[0])})
@@ -280,7 +268,7 @@ def crm_dbt_models(
     """Build and test every dbt model for the partition's as-of date; tables report the
     rows of that date as `dagster/row_count`. The compact sales facts are incremental by
     day, and the AR ledger by customer, unless `full_refresh` is set."""
-    as_of = context.partition_key
+    as_of = as_of_date(context)
     settings = crm.config()
     # the configuration changes rarely; the date daily, so it travels outside --vars (see
     # macros/as_of_date.sql): the project is parsed again only when something else changes
@@ -296,7 +284,7 @@ def crm_dbt_models(
     args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
     if config.full_refresh:
         args.append("--full-refresh")
-    with _environment(CRM_AS_OF_DATE=as_of):  # read by the dbt subprocess as it starts
+    with _environment(CRM_AS_OF_DATE=as_of.isoformat()):  # read by the dbt subprocess as it starts
         invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())
     keep_parsed_project(invocation.target_path)
