@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, time
 from pathlib import Path
 from typing import Literal
@@ -331,10 +332,22 @@ class CrmConfig(_Strict):
 
 
 def load_config(path: Path) -> CrmConfig:
-    """Read and validate the configuration file; raises ValueError naming the problem."""
+    """Read and validate the configuration file; raises ValueError naming the problem.
+
+    A content is validated once: the steps of a run, the definitions and the CLI share the
+    one validated, frozen object for as long as the file holds the same bytes."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        content = Path(path).read_bytes()
     except OSError as exc:
+        raise ValueError(f"cannot read configuration {path}: {exc}") from exc
+    return _validated(str(path), content)
+
+
+@functools.lru_cache(maxsize=8)
+def _validated(path: str, content: bytes) -> CrmConfig:
+    try:
+        raw = yaml.safe_load(content.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise ValueError(f"cannot read configuration {path}: {exc}") from exc
     try:
         return CrmConfig.model_validate(raw)

@@ -82,15 +82,16 @@ def test_a_published_table_has_its_columns_described_and_its_sources(table: str)
 
 
 def test_the_ui_reads_the_dbt_descriptions_publication_reads():
-    from pipelines.defs.publishing.columns import dbt_column_descriptions
-    from pipelines.defs.publishing.metadata import dbt_descriptions
+    """One reader of the manifest gives publication and the UI the YAML's descriptions."""
+    from pipelines.defs.transform.manifest import model_columns
 
     manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
-    models = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"]
-    for model in [*models, "not_a_model"]:
-        assert dbt_descriptions(dbt_project.manifest_path, model) == dbt_column_descriptions(
-            dbt_project.manifest_path, model
-        )
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    for node in models:
+        assert model_columns(dbt_project.manifest_path, node["name"]) == {
+            name: column.get("description", "") for name, column in node["columns"].items()
+        }
+    assert model_columns(dbt_project.manifest_path, "not_a_model") == {}
 
 
 def test_scoring_assets_have_the_columns_of_their_rules():

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
+from pipelines.defs.customer_value.tier_migrations import DIMENSIONS, EVIDENCE
 from pipelines.defs.publishing.publish import (
     CURRENT_VIEWS,
     KEYS,
@@ -26,9 +27,7 @@ from pipelines.storage.audit import ensure_audit_table, record_publication
 OLDER, NEWER = date(2026, 3, 30), date(2026, 3, 31)
 INTEGERS = {"risk_rank", "exposure_rank", "severity"}
 # columns the published macros read
-MACRO_COLUMNS = {
-    "customer_tiers": ("abc_class", "size_tier", "value_class", "rfm_segment", "monetary_12m")
-}
+MACRO_COLUMNS = {"customer_tiers": (*DIMENSIONS, *EVIDENCE)}
 # the working tables of the whole tables, and the audit trail, with the columns published
 WHOLE_SOURCES = {
     "marts.customer_monthly_performance": ("month", "customer_id"),

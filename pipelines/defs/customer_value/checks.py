@@ -1,5 +1,6 @@
-"""Blocking checks on the customer-value tables: their GX suites, and the reconciliation of
-the published 12m sales and margin with the accepted sales rows."""
+"""Blocking checks on the customer-value tables (the scores, and the marts dbt builds for
+this domain): their GX suites, and the reconciliation of the published 12m sales and margin
+with the accepted sales rows."""
 
 import dagster as dg
 
@@ -9,13 +10,27 @@ from pipelines.defs.customer_value.keys import (
     TIER_MIGRATIONS,
 )
 from pipelines.defs.partitions import as_of_partitions
-from pipelines.defs.transform.keys import CUSTOMER_FACTS
+from pipelines.defs.transform.keys import CUSTOMER_FACTS, MONTHLY_MARTS, PRODUCT_PERFORMANCE
 from pipelines.quality.checks import gx_table_check, reconcile
 from pipelines.resources import CrmResource
 
 RECONCILE_SALES = "reconcile_net_sales_with_extracts"
 
 GX_CHECKS = [
+    gx_table_check(CUSTOMER_FACTS, "customer_facts", "marts.customer_facts", as_of_partitions),
+    gx_table_check(
+        PRODUCT_PERFORMANCE,
+        "product_performance",
+        "marts.product_performance",
+        as_of_partitions,
+        per_as_of_date=False,
+    ),
+    *[
+        gx_table_check(
+            key, key.path[-1], f"marts.{key.path[-1]}", as_of_partitions, per_as_of_date=False
+        )
+        for key in MONTHLY_MARTS
+    ],
     gx_table_check(CUSTOMER_TIERS, "customer_tiers", "scoring.customer_tiers", as_of_partitions),
     gx_table_check(TIER_MIGRATIONS, "tier_migrations", "scoring.tier_migrations", as_of_partitions),
     gx_table_check(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.config import ProspectConfig
+from pipelines.defs.customer_value.key_accounts import is_key_account
 
-# Referrers whose word counts: the customer's size tier or ABC class on the same date.
-KEY_CUSTOMER = (pl.col("referrer_size_tier").is_in(["vip", "large"])) | (
-    pl.col("referrer_abc_class") == "A"
-)
+# Referrers whose word counts: key accounts, by their tiers on the same date.
+KEY_CUSTOMER = is_key_account("referrer_size_tier", "referrer_abc_class")
 
 
 def grade_prospects(

@@ -7,8 +7,9 @@ tables built in Python are described here.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from pipelines.defs.transform.manifest import model_columns
 
 TABLES = {
     "customer_facts": "Customer facts (SPEC F1) per customer and as-of date; built by dbt.",
@@ -456,8 +457,12 @@ def current_view_description(table: str) -> str:
     )
 
 
-def dbt_column_descriptions(manifest_path: Path, model: str) -> dict[str, str]:
-    """Column descriptions of a dbt model, from the manifest."""
-    nodes = json.loads(Path(manifest_path).read_text(encoding="utf-8"))["nodes"]
-    node = nodes.get(f"model.crm.{model}", {})
-    return {c: meta.get("description", "") for c, meta in node.get("columns", {}).items()}
+def published_descriptions(table: str, dbt_manifest: Path | None) -> dict[str, str]:
+    """Column -> description of a published table, as its DuckDB comments and the Dagster UI
+    say: this catalogue's, else the dbt model's (from its YAML); a Python table keeps the
+    descriptions of the dbt model whose columns it carries (COLUMNS_FROM_DBT)."""
+    columns = dict(COLUMNS.get(table, {}))
+    if dbt_manifest is not None and (not columns or table in COLUMNS_FROM_DBT):
+        source = COLUMNS_FROM_DBT.get(table, table)
+        columns = model_columns(dbt_manifest, source) | columns
+    return columns

@@ -8,10 +8,8 @@ dbt models); every materialization carries the schema of what it wrote, with its
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -19,43 +17,12 @@ import duckdb
 import polars as pl
 
 from pipelines.defs.credit.flags import CREDIT_FLAG_COLUMNS
-from pipelines.defs.publishing.columns import COLUMNS, COLUMNS_FROM_DBT
+from pipelines.defs.publishing.columns import published_descriptions
 
 # Python tables that carry some of a dbt model's columns: the columns their rule selects.
 SELECTED_COLUMNS: dict[str, list[str]] = {"credit_flags": CREDIT_FLAG_COLUMNS}
 # The type of a column before the first materialization (dagster-dbt shows the same).
 UNKNOWN_TYPE = "?"
-
-
-@cache
-def _dbt_columns(dbt_manifest: Path, mtime_ns: int) -> dict[str, dict[str, str]]:
-    """model -> column -> description, read once per version of the manifest (what
-    columns.dbt_column_descriptions reads a model at a time)."""
-    nodes = json.loads(dbt_manifest.read_text(encoding="utf-8"))["nodes"]
-    return {
-        uid.removeprefix("model.crm."): {
-            column: meta.get("description", "") for column, meta in node["columns"].items()
-        }
-        for uid, node in nodes.items()
-        if uid.startswith("model.crm.")
-    }
-
-
-def dbt_descriptions(dbt_manifest: Path, model: str) -> dict[str, str]:
-    """Column descriptions of a dbt model, from the manifest."""
-    path = Path(dbt_manifest)
-    return dict(_dbt_columns(path, path.stat().st_mtime_ns).get(model, {}))
-
-
-def published_descriptions(table: str, dbt_manifest: Path) -> dict[str, str]:
-    """Column -> description of a published table, as its DuckDB comments say: columns.py's,
-    else the dbt model's; a Python table keeps the descriptions of the dbt model whose
-    columns it carries (COLUMNS_FROM_DBT)."""
-    columns = dict(COLUMNS.get(table, {}))
-    if not columns or table in COLUMNS_FROM_DBT:
-        source = COLUMNS_FROM_DBT.get(table, table)
-        columns = dbt_descriptions(dbt_manifest, source) | columns
-    return columns
 
 
 def published_columns(table: str, dbt_manifest: Path) -> dict[str, str]:

@@ -22,16 +22,16 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.defs.customer_value.tier_migrations import DIMENSIONS, EVIDENCE
 from pipelines.defs.publishing.columns import (
-    COLUMNS,
-    COLUMNS_FROM_DBT,
     TABLES,
     current_view_description,
-    dbt_column_descriptions,
+    published_descriptions,
     with_key,
 )
 from pipelines.settings import duckdb_memory_limit
 from pipelines.sql import sql_literal
+from pipelines.storage.tables import add_missing_columns, columns_of
 
 # Tables with one partition per as-of date: published table -> (working table, order). A
 # publication takes the run's own as-of date from the working database, where it was just
@@ -123,30 +123,33 @@ CURRENT_VIEW = """
     select * from reporting.{table}
     where as_of_date = (select as_of_date from reporting.publication)
 """
-# Table macros published with the tables, for BI tools: any two dates can be compared, e.g.
-# select * from reporting.tier_changes('2026-10-31', '2026-11-30'). Their bodies name tables
-# without a catalog so they bind to whatever file a reader has open.
-MACROS = [
-    """
+
+
+def _tier_changes_macro() -> str:
+    """reporting.tier_changes(from_date, to_date): every customer whose class in any
+    dimension of the tier migrations (customer_value.tier_migrations) differs between two
+    as-of dates, each dimension and the evidence before and after."""
+    columns = [*DIMENSIONS, *EVIDENCE]
+    pairs = ",\n        ".join(f"a.{c} as {c}_before, b.{c} as {c}_after" for c in columns)
+    changed = "\n        or ".join(f"a.{d} is distinct from b.{d}" for d in DIMENSIONS)
+    return f"""
     create macro reporting.tier_changes(from_date, to_date) as table
     select
         coalesce(a.customer_id, b.customer_id) as customer_id,
-        a.abc_class as abc_class_before, b.abc_class as abc_class_after,
-        a.size_tier as size_tier_before, b.size_tier as size_tier_after,
-        a.value_class as value_class_before, b.value_class as value_class_after,
-        a.rfm_segment as rfm_segment_before, b.rfm_segment as rfm_segment_after,
-        a.monetary_12m as monetary_12m_before, b.monetary_12m as monetary_12m_after
+        {pairs}
     from (select * from reporting.customer_tiers
           where as_of_date = cast(from_date as date)) as a
     full join (select * from reporting.customer_tiers
                where as_of_date = cast(to_date as date)) as b
         on a.customer_id = b.customer_id
-    where a.abc_class is distinct from b.abc_class
-        or a.size_tier is distinct from b.size_tier
-        or a.value_class is distinct from b.value_class
-        or a.rfm_segment is distinct from b.rfm_segment
-    """,
-]
+    where {changed}
+    """
+
+
+# Table macros published with the tables, for BI tools: any two dates can be compared, e.g.
+# select * from reporting.tier_changes('2026-10-31', '2026-11-30'). Their bodies name tables
+# without a catalog so they bind to whatever file a reader has open.
+MACROS = [_tier_changes_macro()]
 # Oldest DuckDB storage format the file is written in: readable by every DuckDB >= 1.0.
 STORAGE_VERSION = "v1.0.0"
 
@@ -162,15 +165,6 @@ def remove_leftovers(warehouse: Path) -> list[Path]:
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed
-
-
-def _column_descriptions(table: str, dbt_manifest: Path | None) -> dict[str, str]:
-    columns = dict(COLUMNS.get(table, {}))
-    if dbt_manifest is not None and (not columns or table in COLUMNS_FROM_DBT):
-        # a dbt model's own columns, or columns a Python table carries over from one
-        source = COLUMNS_FROM_DBT.get(table, table)
-        columns = dbt_column_descriptions(dbt_manifest, source) | columns
-    return columns
 
 
 def _comment_on(
@@ -198,7 +192,7 @@ def _comment(con: duckdb.DuckDBPyConnection, dbt_manifest: Path | None) -> None:
     that has a description (a view's columns are described as its table's)."""
     described = {}
     for table, text in TABLES.items():
-        described[table] = _column_descriptions(table, dbt_manifest)
+        described[table] = published_descriptions(table, dbt_manifest)
         _comment_on(con, "table", table, with_key(text, KEYS.get(table)), described[table])
     for view, table in CURRENT_VIEWS.items():
         _comment_on(con, "view", view, current_view_description(table), described[table])
@@ -227,10 +221,7 @@ def history_dir(warehouse: Path) -> Path:
 def _add_new_columns(con: duckdb.DuckDBPyConnection, published: str, source: str) -> None:
     """Columns the working table has gained since the last publication (a new release) are
     added to the published table; its earlier dates read null there."""
-    present = {r[0] for r in con.execute(f"describe {published}").fetchall()}
-    for name, column_type, *_ in con.execute(f"describe {source}").fetchall():
-        if name not in present:
-            con.execute(f'alter table {published} add column "{name}" {column_type}')
+    add_missing_columns(con, published, columns_of(con, source))
 
 
 def prune_history(warehouse: Path, keep: int) -> list[Path]:

@@ -9,8 +9,7 @@ from datetime import date
 import polars as pl
 
 from pipelines.config import SupplyCoverConfig
-
-KEY_ACCOUNT_SIZE_TIERS = ("vip", "large")
+from pipelines.defs.customer_value.key_accounts import is_key_account
 
 SUPPLY_COVER_COLUMNS = [
     "customer_id",
@@ -78,9 +77,7 @@ def supply_cover(
     flagged for its small sell-in."""
     season = cfg.peak_season(as_of)
     threshold = cfg.peak_min_days_of_cover if season else cfg.min_days_of_cover
-    key_accounts = tiers.filter(
-        pl.col("size_tier").is_in(KEY_ACCOUNT_SIZE_TIERS) | (pl.col("abc_class") == "A")
-    ).select("customer_id", "size_tier", "abc_class")
+    key_accounts = tiers.filter(is_key_account()).select("customer_id", "size_tier", "abc_class")
     stock_age = (pl.lit(as_of) - pl.col("stock_snapshot_date")).dt.total_days()
     stock_known = stock_age.is_not_null() & (stock_age <= cfg.max_stock_age_days)
     missing = pl.col("stock_quantity").is_null()

@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
+from pipelines.defs.transform import manifest
 from pipelines.resources import CrmResource
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
 from pipelines.storage.audit import CheckOutcome, record
@@ -186,19 +187,9 @@ class CrmDbtTranslator(DagsterDbtTranslator):
         return spec._replace(description=description)
 
 
-def _tables_by_unique_id() -> dict[str, tuple[str, str]]:
-    """(schema, table) of every model dbt materializes as a table (views are not counted)."""
-    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
-    return {
-        uid: (node["schema"], node["alias"])
-        for uid, node in nodes.items()
-        if node["resource_type"] == "model" and node["config"]["materialized"] != "view"
-    }
-
-
 def _test_outcomes(run_results: dict) -> list[CheckOutcome]:
     """dbt test results as audit rows: one per test, on the model it tests."""
-    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
+    nodes = manifest.nodes(dbt_project.manifest_path)
     outcomes = []
     for result in run_results.get("results", []):
         node = nodes.get(result["unique_id"])
@@ -227,7 +218,7 @@ def _test_outcomes(run_results: dict) -> list[CheckOutcome]:
 
 def _with_row_counts(events: list, crm: CrmResource, as_of: date):
     """Attach `dagster/row_count` (rows of this as-of date where the table keeps history)."""
-    tables = _tables_by_unique_id()
+    tables = manifest.materialized_tables(dbt_project.manifest_path)
     with crm.connect(read_only=True) as con:
         for event in events:
             uid = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
