@@ -192,3 +192,23 @@ def test_assets_are_grouped_by_domain():
     by_prefix = {"intermediate/int_ar_": "credit", "raw/": "ingestion", "staging/": "staging"}
     for prefix, group in by_prefix.items():
         assert {groups[n] for n in groups if n.startswith(prefix)} == {group}
+
+
+def test_descriptions_say_the_values_configured():
+    from pipelines.config import load_config
+    from pipelines.defs.publishing.columns import rendered
+    from pipelines.settings import PROJECT_ROOT
+
+    config = load_config(PROJECT_ROOT / "config" / "crm.yaml")
+    assert "A up to 80% cumulative share, B up to 95%" in COLUMNS["customer_tiers"]["abc_class"]
+    stricter = config.model_copy(
+        update={
+            "abc": config.abc.model_copy(update={"a_max_cumulative_share": 0.7}),
+            "churn": config.churn.model_copy(update={"fallback_days": 120}),
+        }
+    )
+    described = rendered(stricter)["customer_tiers"]
+    assert "A up to 70% cumulative share, B up to 95%" in described["abc_class"]
+    assert "(120 days with fewer than two order days)" in described["is_churn_risk"]
+    left = [f"{t}.{c}" for t, cols in COLUMNS.items() for c, text in cols.items() if "{" in text]
+    assert left == []

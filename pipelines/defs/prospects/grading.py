@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from pipelines.config import ProspectConfig
@@ -15,7 +17,7 @@ def grade_prospects(
     prospects: pl.DataFrame,
     tiers: pl.DataFrame,
     cfg: ProspectConfig,
-    as_of_date,
+    as_of: date,
     customers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """prospect_grades rows: points from stage, recency of contact, visits, expected volume
@@ -40,7 +42,7 @@ def grade_prospects(
         pl.col("size_tier").alias("referrer_size_tier"),
         pl.col("abc_class").alias("referrer_abc_class"),
     )
-    days = (pl.lit(as_of_date) - pl.col("last_contact_date")).dt.total_days()
+    days = (pl.lit(as_of) - pl.col("last_contact_date")).dt.total_days()
     volume = pl.col("expected_monthly_volume").cast(pl.Float64).fill_null(0)
     volume_points = pl.lit(0.0)
     for threshold, points in sorted(cfg.volume_points.items()):
@@ -81,7 +83,7 @@ def grade_prospects(
     )
     return scored.select(
         "prospect_id",
-        pl.lit(as_of_date).alias("as_of_date"),
+        pl.lit(as_of).alias("as_of_date"),
         "customer_type",
         "region",
         "stage",

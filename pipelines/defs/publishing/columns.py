@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.config import CrmConfig, load_config
 from pipelines.defs.transform.manifest import model_columns
+from pipelines.settings import PROJECT_ROOT, environment_path
 
 TABLES = {
     "customer_facts": "Customer facts (SPEC F1) per customer and as-of date; built by dbt.",
@@ -67,15 +69,18 @@ TABLES = {
 # Python tables that carry columns of a dbt model: those columns keep the model's description.
 COLUMNS_FROM_DBT = {"credit_flags": "customer_payment_behaviour"}
 
-COLUMNS: dict[str, dict[str, str]] = {
+# Descriptions name the configured values as `{c.<section>.<key>}`, filled in from the
+# configuration in force (COLUMNS below).
+_DESCRIBED: dict[str, dict[str, str]] = {
     "customer_tiers": {
         "customer_id": "Customer business key from the ERP (string, leading zeros kept).",
         "as_of_date": "Business date the tiers are computed for.",
         "customer_type": "distributor / retailer / agent / key_account / end_customer.",
         "region": "Sales region of the customer.",
         "customer_status": "active / prospect / closed, from the master in force.",
-        "abc_class": "F4 ABC class by 12m net sales: A up to 80% cumulative share, B up to "
-        "95%, else C; the customer crossing a boundary takes the higher class.",
+        "abc_class": "F4 ABC class by 12m net sales: A up to {c.abc.a_max_cumulative_share:.0%} "
+        "cumulative share, B up to {c.abc.b_max_cumulative_share:.0%}, else C; the customer "
+        "crossing a boundary takes the higher class.",
         "abc_rank": "Rank by 12m net sales (1 = largest; ties broken by customer_id).",
         "abc_cumulative_share": "Cumulative share of 12m net sales up to this customer.",
         "size_tier": "F5 size tier: vip / large / medium / small by 12m net sales quantiles "
@@ -98,7 +103,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "expected_spend": "F8 Gamma-Gamma expected spend per purchase day, CNY (population "
         "mean without repeat purchases).",
         "clv_12m": "F8 12-month CLV, CNY: monthly expected purchases x expected spend, "
-        "discounted 1% a month, times the 12m margin rate (1 where cost is unknown).",
+        "discounted {c.clv.monthly_discount_rate:.0%} a month, times the 12m margin rate (1 "
+        "where cost is unknown).",
         "clv_null_reason": "Why CLV is null for this customer (null when it is computed).",
         "cost_to_serve_12m": "F9 cost to serve, CNY: returns handling, overdue carrying cost "
         "and bad-debt provision.",
@@ -115,8 +121,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "with complaints but no score; unknown without complaints in 12m or without the "
         "complaints extract (no complaint is not a sign of satisfaction).",
         "median_order_interval_days": "Median days between consecutive order dates.",
-        "is_churn_risk": "F19 true when days since the last order exceed 3 x the median gap "
-        "(90 days with fewer than two order days); null for never-buyers.",
+        "is_churn_risk": "F19 true when days since the last order exceed "
+        "{c.churn.interval_multiple:g} x the median gap ({c.churn.fallback_days} days with "
+        "fewer than two order days); null for never-buyers.",
         "churn_risk_reason": "Why the customer is at risk of churning.",
         "credit_class": "F23 credit class A-D of the same date (reporting.credit_flags).",
         "recommended_treatment": "First that applies: collect_and_exit (closed, still owes) / "
@@ -157,8 +164,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "credit_class": "F23 credit class from the score: A >= credit.rating.a_min, B >= b_min, "
         "C >= c_min, else D (cash on delivery only).",
         "rating_basis": "behaviour_and_review (a credit review is in force) or behaviour_only.",
-        "is_new_customer": "Onboarded or first ordering less than 6 months ago, or fewer than 3 "
-        "orders: the limit starts small.",
+        "is_new_customer": "Onboarded or first ordering less than "
+        "{c.credit.new_customer_max_months} months ago, or fewer than "
+        "{c.credit.new_customer_min_orders} orders: the limit starts small.",
         "payment_terms_days": "Payment terms in force, days (0 = cash: no credit).",
         "average_daily_sales": "12m net sales over the days since the first order (at least "
         "credit.min_sales_days, at most 365), CNY a day.",
@@ -441,6 +449,27 @@ COLUMNS: dict[str, dict[str, str]] = {
         "publishing.keep_history ones.",
     },
 }
+
+
+def rendered(config: CrmConfig) -> dict[str, dict[str, str]]:
+    """The column descriptions with the values of `config` filled in."""
+    return {
+        table: {column: text.format(c=config) for column, text in columns.items()}
+        for table, columns in _DESCRIBED.items()
+    }
+
+
+def _config_in_force() -> CrmConfig:
+    """The configuration CRM_CONFIG_PATH names; the repository's own when that one cannot be
+    read (the run that reads it reports why)."""
+    try:
+        return load_config(environment_path("CRM_CONFIG_PATH"))
+    except ValueError:
+        return load_config(PROJECT_ROOT / "config" / "crm.yaml")
+
+
+# table -> column -> description of the tables built in Python, as BI tools read them
+COLUMNS = rendered(_config_in_force())
 
 
 def with_key(text: str, key: tuple[str, ...] | None) -> str:

@@ -24,7 +24,9 @@ import polars as pl
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
+from pipelines.config import load_config
 from pipelines.defs.credit.rating import AR_BUCKETS
+from pipelines.settings import environment_path
 
 # Rejected rows listed on the page; all of them are in rejected_rows.csv beside it.
 MAX_LISTED_REJECTS = 500
@@ -74,6 +76,19 @@ def _frame(
     return pl.DataFrame(schema=dict.fromkeys(filter(None, columns.split(", ")), pl.String))
 
 
+def _abc_bounds() -> list[tuple[float, str]]:
+    """The ABC cut-offs of the configuration in force, in % of 12m net sales, with labels
+    (none when the configuration cannot be read: the run that reads it says why)."""
+    try:
+        abc = load_config(environment_path("CRM_CONFIG_PATH")).abc
+    except ValueError:
+        return []
+    return [
+        (100 * share, f"{cls} up to {share:.0%}")
+        for cls, share in (("A", abc.a_max_cumulative_share), ("B", abc.b_max_cumulative_share))
+    ]
+
+
 def _charts(
     con: duckdb.DuckDBPyConnection, as_of: date, folder: Path, bridge: dict | None
 ) -> list[dict]:
@@ -105,7 +120,7 @@ def _charts(
             customers = [100 * (i + 1) / sales.len() for i in range(sales.len())]
             fig, ax = plt.subplots(figsize=(7, 4))
             ax.plot([0, *customers], [0, *cumulative], color="#1f5f8b", linewidth=2)
-            for share, label in ((80, "A up to 80%"), (95, "B up to 95%")):
+            for share, label in _abc_bounds():
                 ax.axhline(share, color="#b03a2e", linestyle="--", linewidth=1)
                 ax.text(101, share, label, va="center", fontsize=8)
             top20 = cumulative[max(0, round(0.2 * sales.len()) - 1)]
