@@ -1,15 +1,36 @@
-"""Environment in one place: every path the pipeline uses, read from CRM_* variables.
+"""Environment in one place: every environment variable the project reads, and the functions
+through which the pipeline's modules read them.
 
-| variable            | default                     | meaning                                  |
-|---------------------|-----------------------------|------------------------------------------|
-| CRM_LANDING_DIR     | landing                     | where the ERP drops extracts             |
-| CRM_WAREHOUSE_PATH  | warehouse/crm.duckdb        | the published file BI tools read         |
-| CRM_CONFIG_PATH     | config/crm.yaml             | the versioned business configuration     |
-| CRM_HEADER_MAP_PATH | config/header_map.yaml      | ERP column headers -> contract columns   |
-| CRM_EXPECTATIONS_DIR| expectations                | Great Expectations suites (JSON)         |
-| DAGSTER_HOME        | .dagster                    | the Dagster instance (runs, UI)          |
-| CRM_DUCKDB_MEMORY_LIMIT | 40% of physical memory  | DuckDB's memory limit (e.g. 8GB)         |
-| CRM_FIRST_AS_OF_DATE| (see pipelines/defs/partitions.py)| where the daily partitions start        |
+Modules call the functions below instead of reading `os.environ`; resources take
+`dg.EnvVar(...)` of the variables `apply_environment` fills in; dbt reads its own with
+`env_var()` (profiles.yml, macros/as_of_date.sql) and Dagster reads DAGSTER_HOME. Relative
+paths resolve against the project root.
+
+| variable                | default                     | meaning                                |
+|-------------------------|-----------------------------|----------------------------------------|
+| CRM_LANDING_DIR         | landing                     | where the ERP drops extracts           |
+| CRM_WAREHOUSE_PATH      | warehouse/crm.duckdb        | the published file BI tools read       |
+| CRM_CONFIG_PATH         | config/crm.yaml             | the versioned business configuration   |
+| CRM_HEADER_MAP_PATH     | config/header_map.yaml      | ERP column headers -> contract columns |
+| CRM_EXPECTATIONS_DIR    | expectations                | Great Expectations suites (JSON)       |
+| DAGSTER_HOME            | .dagster                    | the Dagster instance (runs, UI)        |
+| CRM_WORK_DB             | from the warehouse path (1) | the working database dbt builds in     |
+| CRM_DUCKDB_MEMORY_LIMIT | 40% of physical memory (2)  | DuckDB's memory limit (e.g. 8GB)       |
+| CRM_AS_OF_DATE          | none (3)                    | the business date of a dbt build       |
+| CRM_FIRST_AS_OF_DATE    | see (4)                     | where the daily partitions start       |
+| CRM_PII_KEY             | none: no keyed hashes       | secret of the PII join keys (5)        |
+| CRM_ALERT_LOG           | <DAGSTER_HOME>/alerts.log   | the alert log, one JSON line each      |
+| CRM_ALERT_WEBHOOK_URL   | none: alerts only logged    | where alerts are POSTed as JSON        |
+| GX_ANALYTICS_ENABLED    | false (6)                   | Great Expectations' usage analytics    |
+
+(1) `apply_environment` sets it for dbt's profile (profiles.yml's own default, for dbt
+run by hand: ../warehouse/.work/crm_work.duckdb). (2) `apply_environment` writes it back
+for dbt (profiles.yml's own default: 4GB). (3) The dbt asset sets it for its subprocess
+only; dbt's `as_of_date` macro reads it when `--vars '{as_of_date: ...}'` is not given and
+fails without either. (4) A YYYY-MM-DD date; unset, `publishing.first_as_of_date`, else the
+business date of the oldest sales file landed, else today (pipelines/defs/partitions.py). (5)
+HMAC-SHA256 (pipelines/defs/ingestion/pii.py); never put it in the repository. (6) Set
+when GX is first imported, unless the environment already sets it.
 
 The working database (raw tables, dbt models, scores before publication) lives next to
 the warehouse in `<warehouse dir>/.work/<warehouse stem>_work.duckdb`; `CRM_WORK_DB` is
@@ -22,6 +43,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +59,12 @@ _DEFAULTS = {
 }
 
 
+PII_KEY_ENV = "CRM_PII_KEY"
+ALERT_LOG_ENV = "CRM_ALERT_LOG"
+ALERT_WEBHOOK_ENV = "CRM_ALERT_WEBHOOK_URL"
+FIRST_AS_OF_DATE_ENV = "CRM_FIRST_AS_OF_DATE"
+
+
 def _resolve(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
@@ -46,6 +74,46 @@ def environment_path(name: str) -> Path:
     """The path a CRM_* variable (or DAGSTER_HOME) names, or its default, without writing it
     back to the environment (for what is read before `apply_environment`)."""
     return _resolve(os.environ.get(name) or _DEFAULTS[name])
+
+
+def pii_key() -> bytes | None:
+    """The secret of the PII join keys (CRM_PII_KEY), or None when it is not set."""
+    secret = os.environ.get(PII_KEY_ENV, "")
+    return secret.encode("utf-8") if secret else None
+
+
+def alert_log_path() -> Path:
+    """Where alerts are appended: CRM_ALERT_LOG, else `alerts.log` in DAGSTER_HOME."""
+    configured = os.environ.get(ALERT_LOG_ENV)
+    if configured:
+        return _resolve(configured)
+    return environment_path("DAGSTER_HOME") / "alerts.log"
+
+
+def alert_webhook_url() -> str | None:
+    """Where alerts are POSTed (CRM_ALERT_WEBHOOK_URL), or None when they are only logged."""
+    return os.environ.get(ALERT_WEBHOOK_ENV) or None
+
+
+def first_as_of_date_override() -> date | None:
+    """The start of the daily partitions that CRM_FIRST_AS_OF_DATE sets, or None.
+
+    Raises:
+        ValueError: the variable is set but is not a YYYY-MM-DD date.
+    """
+    value = os.environ.get(FIRST_AS_OF_DATE_ENV)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{FIRST_AS_OF_DATE_ENV}={value!r} is not a YYYY-MM-DD date") from None
+
+
+def disable_gx_analytics() -> None:
+    """Great Expectations sends usage analytics unless told not to: turn them off before it
+    is imported (a GX_ANALYTICS_ENABLED set in the environment wins)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
 def dbt_executable() -> str:

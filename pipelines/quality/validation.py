@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pipelines.settings import disable_gx_analytics
 from pipelines.storage.audit import CheckOutcome
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ RESULT_FORMAT = {
 
 def _gx():
     """Import GX on first use: it takes seconds, and loading the Definitions should not."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    disable_gx_analytics()
     import great_expectations
     from great_expectations.execution_engine import pandas_execution_engine
 

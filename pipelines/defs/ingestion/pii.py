@@ -1,23 +1,25 @@
-"""Pseudonymous join keys for PII (SPEC §2, [002] §2.3).
+"""Pseudonymous join keys for PII (docs/analyses.md#extract-contract, [002] §2.3).
 
 Names and phone numbers never leave the raw layer in clear. Where a join needs them (a
 lead that is already a customer, one customer under two codes), a keyed hash stands in:
 HMAC-SHA256 of the normalised value under a secret taken from the environment variable
-CRM_PII_KEY, never from the repository. Without the variable the keys stay empty: equal
-keys then cannot be told from guesses, so none are made.
+CRM_PII_KEY (read by `pipelines.settings.pii_key`), never from the repository. Without the
+variable the keys stay empty: equal keys then cannot be told from guesses, so none are made.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import unicodedata
 
 import polars as pl
 
-PII_KEY_ENV = "CRM_PII_KEY"
+# PII_KEY_ENV stays importable from here: the run log names the variable when it is unset
+from pipelines.settings import PII_KEY_ENV as PII_KEY_ENV
+from pipelines.settings import pii_key
+
 # extract -> PII column -> its keyed-hash column (kept in raw and passed on by staging)
 KEYED_PII: dict[str, dict[str, str]] = {
     "customers": {"customer_name": "customer_name_key", "phone": "phone_key"},
@@ -26,8 +28,8 @@ KEYED_PII: dict[str, dict[str, str]] = {
 
 
 def pii_key_from_env() -> bytes | None:
-    secret = os.environ.get(PII_KEY_ENV, "")
-    return secret.encode("utf-8") if secret else None
+    """The secret of the keyed hashes (settings.pii_key), or None without CRM_PII_KEY."""
+    return pii_key()
 
 
 def normalise(value: str, column: str) -> str:

@@ -2,33 +2,23 @@
 
 Every alert is appended as one JSON line to the alert log (`CRM_ALERT_LOG`, by default
 `alerts.log` in DAGSTER_HOME), and posted as JSON to `CRM_ALERT_WEBHOOK_URL` when the
-environment names one (a Slack/Teams/DingTalk/WeCom bridge, a pager...). A webhook that
-cannot be reached never fails the pipeline: the failure is written to the log instead.
-An alert log that cannot be written (a full disk, a read-only folder) never fails it either:
-the alert goes to the process's log (stderr) instead. Alerts carry run ids, dates, file and
-check names, never data values.
+environment names one (a Slack/Teams/DingTalk/WeCom bridge, a pager...); both are read by
+pipelines/settings.py. A webhook that cannot be reached never fails the pipeline: the
+failure is written to the log instead. An alert log that cannot be written (a full disk, a
+read-only folder) never fails it either: the alert goes to the process's log (stderr)
+instead. Alerts carry run ids, dates, file and check names, never data values.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
 from datetime import datetime
-from pathlib import Path
 
-ALERT_LOG_ENV = "CRM_ALERT_LOG"
-WEBHOOK_ENV = "CRM_ALERT_WEBHOOK_URL"
+from pipelines.settings import alert_log_path, alert_webhook_url
 
 log = logging.getLogger(__name__)
-
-
-def alert_log_path() -> Path:
-    configured = os.environ.get(ALERT_LOG_ENV)
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("DAGSTER_HOME", ".dagster")) / "alerts.log"
 
 
 def notify(kind: str, summary: str, **details) -> dict:
@@ -42,7 +32,7 @@ def notify(kind: str, summary: str, **details) -> dict:
         "summary": summary,
         **details,
     }
-    url = os.environ.get(WEBHOOK_ENV)
+    url = alert_webhook_url()
     if url:
         alert["webhook"] = _post(url, alert)
     line = json.dumps(alert, ensure_ascii=False, default=str)
