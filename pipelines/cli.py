@@ -1,4 +1,4 @@
-"""`crm-pipeline`: generate demo extracts, and run the pipeline through Dagster (SPEC §6)."""
+"""`crm-pipeline`: generate demo extracts, and run the pipeline through Dagster (docs/analyses.md#cli)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ EXIT_REFUSED = 75
 
 def latest_landed_date(landing: Path) -> date | None:
     """The newest business date among the sales files that have landed."""
-    from pipelines.defs.ingestion.contract import EXTRACTS
+    from pipelines.defs.ingestion.landing import landed_dates
 
-    dates = EXTRACTS["sales"].landed_dates(landing)
+    dates = landed_dates(landing, "sales")
     return dates[-1] if dates else None
 
 
@@ -107,8 +107,7 @@ def generate(
     encoding: str,
     truth_path: Path | None,
 ) -> None:
-    """Write a realistic, deterministic demo extract set (the eight extracts of SPEC §2 and
-    credit reviews), and the truth planted in it: which customers pay steadily, chronically
+    """Write a realistic, deterministic demo extract set (the nine extracts of docs/analyses.md#extract-contract, credit reviews included), and the truth planted in it: which customers pay steadily, chronically
     late, worse and worse or not at all, bounced a bill, churned, grew, or ran out of a
     product (never ingested, never published)."""
     import polars as pl
@@ -409,7 +408,9 @@ def check(landing: Path | None, warehouse: Path | None, as_of) -> None:
     refused, 75 when a run has the working database open (check again after it)."""
     import duckdb
 
-    from pipelines.defs.ingestion.loader import WorkingDatabaseInUse, check_landing, landing_problem
+    from pipelines.defs.ingestion.ingest import WorkingDatabaseInUse, check_landing
+    from pipelines.defs.ingestion.landing import landing_problem
+    from pipelines.defs.ingestion.options import ingest_options
     from pipelines.resources import CrmResource
     from pipelines.settings import duckdb_memory_limit
 
@@ -433,7 +434,8 @@ def check(landing: Path | None, warehouse: Path | None, as_of) -> None:
         expectations_dir=str(settings.expectations_dir),
     )
     try:
-        options = crm.ingest_options()  # the very options of the run's ingestion
+        # the very options of the run's ingestion
+        options = ingest_options(crm.config(), Path(crm.header_map_path))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     try:

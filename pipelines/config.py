@@ -252,7 +252,7 @@ class DeterioratingConfig(_Strict):
 
 
 class CreditConfig(_Strict):
-    # the OVERDUE_60 and BAD_DEBT_RISK_180 flags read the SPEC's aging buckets (61-90 and
+    # the OVERDUE_60 and BAD_DEBT_RISK_180 flags read the aging buckets of F21 (61-90 and
     # beyond, over 180): those boundaries are the buckets', not free parameters
     overdue_flag_days: Literal[60]
     bounced_lookback_days: int = Field(gt=0)
@@ -298,7 +298,7 @@ class OperationsConfig(_Strict):
 
     @model_validator(mode="after")
     def _known_extracts(self) -> OperationsConfig:
-        from pipelines.defs.ingestion.contract import EXTRACTS
+        from pipelines.contract import EXTRACTS
 
         unknown = set(self.expected_daily) - set(EXTRACTS)
         if unknown:
@@ -312,7 +312,7 @@ class PublishingConfig(_Strict):
 
 
 class CrmConfig(_Strict):
-    """All thresholds of SPEC §3; `version` is recorded beside every published result."""
+    """All thresholds of the analyses (docs/analyses.md); `version` is recorded beside every published result."""
 
     version: str = Field(min_length=1)
     abc: AbcConfig

@@ -10,10 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.config import CrmConfig, load_config, load_header_map
-from pipelines.defs.ingestion.contract import EXTRACTS
-from pipelines.defs.ingestion.loader import IngestOptions
-from pipelines.defs.ingestion.pii import pii_key_from_env
+from pipelines.config import CrmConfig, load_config
 from pipelines.settings import work_db_for
 from pipelines.storage.run_lock import RunInProgress, run_lock, run_lock_path
 from pipelines.storage.work_db import connect_work_db
@@ -62,20 +59,6 @@ class CrmResource(dg.ConfigurableResource):
 
     def config(self) -> CrmConfig:
         return load_config(Path(self.config_path))
-
-    def ingest_options(self) -> IngestOptions:
-        """Header map, bad-row tolerance, date bounds and the other rules of ingestion."""
-        tolerance = self.config().ingestion
-        return IngestOptions(
-            header_map=load_header_map(Path(self.header_map_path), list(EXTRACTS)),
-            max_rejected_share=tolerance.max_rejected_share,
-            min_rows_for_share=tolerance.min_rows_for_share,
-            earliest_date=tolerance.earliest_date,
-            max_days_after_business_date=tolerance.max_days_after_business_date,
-            reference_wait_days=tolerance.reference_wait_days,
-            unrecognised_files=tolerance.unrecognised_files,
-            pii_key=pii_key_from_env(),
-        )
 
     def suite_path(self, table: str) -> Path:
         return Path(self.expectations_dir) / f"{table}.json"

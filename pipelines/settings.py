@@ -42,6 +42,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -181,3 +183,19 @@ def apply_environment(**overrides: str | Path | None) -> Settings:
     os.environ["CRM_WORK_DB"] = str(settings.work_db)
     os.environ["CRM_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
     return settings
+
+
+@contextmanager
+def environment_set(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them (the
+    as-of date a dbt subprocess reads as it starts)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,9 +1,9 @@
-"""An independent implementation of the SPEC's F21 AR ledger, used as a test oracle.
+"""An independent implementation of the F21 AR ledger (docs/analyses.md#f21), used as a test oracle.
 
 Plain Python on payment rows (dicts with the columns of the payments extract, values as the
 csv module reads them: strings, '' or None for a missing value), Decimal arithmetic and no
 SQL, so that the dbt ledger (int_ar_items_aged, customer_ar) is checked against a second,
-separately written reading of SPEC F21:
+separately written reading of F21 (docs/analyses.md#f21):
 
 1. Only posted documents dated on or before the as-of date exist (cancelled ones never did).
 2. A reversal cancels the receipt it references: the receipt counts for its amount less its
@@ -19,7 +19,7 @@ separately written reading of SPEC F21:
    ar_balance = sum of the buckets - unapplied credit
              = invoices + reversals - receipts - credit notes.
 
-Where the SPEC is silent the choices of the dbt ledger are mirrored; each is marked "SPEC
+Where F21 is silent the choices of the dbt ledger are mirrored; each is marked "F21
 silent" below.
 """
 
@@ -33,7 +33,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.contract import EXTRACTS
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -179,7 +179,7 @@ def reference_ledger(rows: Iterable[Mapping[str, object]], as_of: date) -> Ledge
         if invoice.due_date != invoice.doc.due_date:
             ledger.moved_due_dates.add(invoice.doc.doc_id)
 
-    # Reversals: each cancels (part of) the receipt it references. SPEC silent on a reversal
+    # Reversals: each cancels (part of) the receipt it references. F21 silent on a reversal
     # whose receipt the ledger does not know (another customer's, a credit note, cancelled or
     # dated later): like the dbt ledger it is owed in its own right from its own date. What
     # reversals of one receipt exceed it by is owed from the last of those reversals.
@@ -208,8 +208,8 @@ def reference_ledger(rows: Iterable[Mapping[str, object]], as_of: date) -> Ledge
                 )
             )
 
-    # Referenced receipts and credit notes first (the SPEC settles "up to that invoice's
-    # amount", i.e. before the pool touches it), then the pool. SPEC silent on a credit naming
+    # Referenced receipts and credit notes first (F21 settles "up to that invoice's
+    # amount", i.e. before the pool touches it), then the pool. F21 silent on a credit naming
     # another customer's invoice or one not issued yet: like the dbt ledger, it is pooled.
     # Among several credits naming one invoice, which one's excess is pooled does not change
     # any figure; they are taken in (doc_date, doc_id) order.

@@ -2,7 +2,7 @@
    a dated extract (sales, inventory) holds one business date, so the dates whose rows
    changed are the business dates of the files loaded (new or corrected) after the model's
    watermark: the latest delivery_manifest.loaded_at it has already seen, kept on its rows
-   as `changes_through` (loaded_at only grows, see ingestion.loader). Rebuilding a date is
+   as `changes_through` (loaded_at only grows, see ingestion.raw_store). Rebuilding a date is
    idempotent, so a watermark that lags (a failed build, a day emptied by a correction)
    only costs time. #}
 

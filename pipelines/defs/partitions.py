@@ -5,14 +5,18 @@ start is read when the definitions are loaded: after landing history older than 
 partitions, reload the code location (`make ui` does at start) to see its dates.
 """
 
-import os
 import warnings
 from datetime import date
 
 import dagster as dg
 
-from pipelines.defs.ingestion.contract import EXTRACTS
-from pipelines.settings import environment_path
+from pipelines.config import load_config
+from pipelines.defs.ingestion.landing import landed_dates
+from pipelines.settings import (
+    FIRST_AS_OF_DATE_ENV,
+    environment_path,
+    first_as_of_date_override,
+)
 
 # Checks partitioned like their assets (preview) and per-asset backfill policies (beta) are
 # Dagster features we rely on knowingly.
@@ -26,25 +30,17 @@ def first_as_of_date(today: date | None = None) -> tuple[date, str]:
     """Where the partitions start, and why: CRM_FIRST_AS_OF_DATE, else the configuration's
     `publishing.first_as_of_date`, else the business date of the oldest sales file landed
     (an earlier as-of date has no sales to compute from), else today. Never after today."""
-    from pipelines.config import load_config
-
     today = today or date.today()
     first, source = today, "today: no sales file has landed"
-    if os.environ.get("CRM_FIRST_AS_OF_DATE"):
-        try:
-            first = date.fromisoformat(os.environ["CRM_FIRST_AS_OF_DATE"])
-        except ValueError:
-            raise ValueError(
-                f"CRM_FIRST_AS_OF_DATE={os.environ['CRM_FIRST_AS_OF_DATE']!r} is not a "
-                "YYYY-MM-DD date"
-            ) from None
-        source = "CRM_FIRST_AS_OF_DATE"
+    override = first_as_of_date_override()
+    if override is not None:
+        first, source = override, FIRST_AS_OF_DATE_ENV
     else:
         try:
             configured = load_config(environment_path("CRM_CONFIG_PATH")).publishing
         except ValueError:  # an invalid configuration is reported by the run that reads it
             configured = None
-        landed = EXTRACTS["sales"].landed_dates(environment_path("CRM_LANDING_DIR"))
+        landed = landed_dates(environment_path("CRM_LANDING_DIR"), "sales")
         if configured is not None and configured.first_as_of_date is not None:
             first, source = configured.first_as_of_date, "publishing.first_as_of_date"
         elif landed:

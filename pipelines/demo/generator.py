@@ -1,4 +1,4 @@
-"""Deterministic demo extracts for a Chinese food manufacturer (SPEC §2 file names and columns).
+"""Deterministic demo extracts for a Chinese food manufacturer (the file names and columns of docs/analyses.md#extract-contract).
 
 The data is shaped like the real thing so every analysis can be judged on it: customer sizes
 are log-normal (the top 20% of customers buy about three quarters of sales) and so is the
@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from pipelines.defs.ingestion.landing import file_name_for
 
 CUSTOMER_TYPES = ["distributor", "retailer", "agent", "key_account", "end_customer"]
 TYPE_WEIGHTS = [0.20, 0.35, 0.08, 0.05, 0.32]
@@ -1639,7 +1641,7 @@ def _write_daily(
     sink.write_parts(
         frame.select(columns),
         frame[day_col].to_numpy(),
-        lambda day: f"{extract}/{extract}_{spec.start_date + timedelta(days=int(day)):%Y%m%d}.csv",
+        lambda day: file_name_for(extract, spec.start_date + timedelta(days=int(day))),
     )
     return frame.height
 
@@ -1650,7 +1652,7 @@ def _write_inventory(sink: _CsvSink, frame: pl.DataFrame) -> int:
     sink.write_parts(
         frame,
         snapshots,
-        lambda day: f"inventory/inventory_{date(1970, 1, 1) + timedelta(days=int(day)):%Y%m%d}.csv",
+        lambda day: file_name_for("inventory", date(1970, 1, 1) + timedelta(days=int(day))),
     )
     return frame.height
 
@@ -1768,9 +1770,9 @@ def generate(out: Path, spec: DemoSpec, truth_path: Path | None = None) -> dict[
             .otherwise(pl.lit("active"))
         )
         cols = customer_cols[:3] + ["status"] + customer_cols[3:]
-        sink.write(snap.select(cols), f"customers/customers_{snap_date:%Y%m%d}.csv")
+        sink.write(snap.select(cols), file_name_for("customers", snap_date))
         prods = products.filter(pl.col("launch_date") <= snap_date).select(product_cols)
-        sink.write(prods, f"products/products_{snap_date:%Y%m%d}.csv")
+        sink.write(prods, file_name_for("products", snap_date))
     counts["customers"] = cust.height
     counts["products"] = products.height
 
@@ -1788,7 +1790,7 @@ def generate(out: Path, spec: DemoSpec, truth_path: Path | None = None) -> dict[
         )
         sink.write(
             snap.select(prospect_cols[:7] + ["last_contact_date"] + prospect_cols[7:]),
-            f"prospects/prospects_{snap_date:%Y%m%d}.csv",
+            file_name_for("prospects", snap_date),
         )
     counts["prospects"] = prospects.height
 
@@ -1800,6 +1802,6 @@ def generate(out: Path, spec: DemoSpec, truth_path: Path | None = None) -> dict[
         rng, spec, windows, pl.concat(by_customer), pl.concat(by_product), monthly
     )
     for delivered, frame in targets.items():
-        sink.write(frame, f"targets/targets_{delivered:%Y%m%d}.csv")
+        sink.write(frame, file_name_for("targets", delivered))
     counts["targets"] = sum(f.height for f in targets.values())
     return counts

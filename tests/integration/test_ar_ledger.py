@@ -1,4 +1,4 @@
-"""The AR ledger (F21) in dbt, on the worked example of the SPEC appendix and on hand-computed
+"""The AR ledger (F21) in dbt, on the worked example of docs/analyses.md#f21 and on hand-computed
 cases, each checked against the independent ledger of tests/reference_ar.py as well."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.defs.ingestion.loader import ensure_schema
+from pipelines.defs.ingestion.raw_store import ensure_schema
 from tests.reference_ar import FIELDS, PAYMENT_COLUMNS, reference_ar, reference_ledger, to_cents
 from tests.support.dbt import dbt_build
 
@@ -159,7 +159,7 @@ CASES = [  # doc_id, doc_type, customer, doc_date, due_date, amount, reference[,
     ("BNC-V1", "reversal", "BNC", "2026-03-01", None, "800.00", "BNC-R1"),
     ("BNC-I2", "invoice", "BNC", "2026-03-01", "2026-04-30", "300.00", None),
     ("BNC-R2", "receipt", "BNC", "2026-03-25", None, "300.00", "BNC-I2"),
-    # reversals the ledger cannot match (SPEC silent; the dbt ledger's choice): one of an
+    # reversals the ledger cannot match (F21 silent; the dbt ledger's choice): one of an
     # unknown receipt, owed from its own date; one that reverses more than its receipt
     ("REVX-V1", "reversal", "REVX", "2026-03-20", None, "120.00", "NO-SUCH-RECEIPT"),
     ("REVX-R1", "receipt", "REVX", "2026-02-01", None, "100.00", None),

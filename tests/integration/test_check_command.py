@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipelines.cli import EXIT_REFUSED, main
-from pipelines.defs.ingestion.contract import EXTRACTS
-from pipelines.defs.ingestion.loader import ingest
+from pipelines.contract import EXTRACTS
+from pipelines.defs.ingestion.ingest import ingest
+from pipelines.defs.ingestion.options import ingest_options
 from pipelines.resources import CrmResource
 from pipelines.settings import Settings
 from tests.unit.test_loader import CUSTOMERS, INVENTORY, PAYMENTS, PRODUCTS, SALES_HEADER, _write
@@ -135,7 +136,13 @@ def _load_day_one(settings: Settings) -> None:
     con = duckdb.connect(str(settings.work_db))
     try:
         con.execute("pragma disable_checkpoint_on_shutdown")
-        ingest(con, settings.landing_dir, DAY_ONE, "day-one", crm.ingest_options())
+        ingest(
+            con,
+            settings.landing_dir,
+            DAY_ONE,
+            "day-one",
+            ingest_options(crm.config(), Path(crm.header_map_path)),
+        )
     finally:
         con.close()
 

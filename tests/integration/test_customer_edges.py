@@ -36,7 +36,7 @@ import pytest
 
 from pipelines.config import CrmConfig
 from pipelines.defs.customer_value.customer_tiers import score_customers
-from pipelines.defs.ingestion.loader import ensure_schema
+from pipelines.defs.ingestion.raw_store import ensure_schema
 from tests.support.dbt import dbt_build
 
 AS_OF = date(2026, 3, 31)

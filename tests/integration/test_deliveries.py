@@ -18,7 +18,7 @@ import yaml
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.contract import EXTRACTS
 from pipelines.defs.ingestion.sensors import LANDING_SENSOR
 from pipelines.defs.publishing.publish import PER_AS_OF_TABLES, WHOLE_TABLES, prune_history
 from pipelines.demo.generator import DemoSpec, generate

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import EXIT_REFUSED, main
-from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.contract import EXTRACTS
 from pipelines.demo.generator import DemoSpec, generate
 from pipelines.settings import PROJECT_ROOT, apply_environment
 from pipelines.storage.run_lock import run_lock_path

@@ -1,4 +1,4 @@
-"""No delivered cell of a PII column ever leaves the raw layer (SPEC §2, [002] §2.3).
+"""No delivered cell of a PII column ever leaves the raw layer (docs/analyses.md#extract-contract).
 
 Every PII column of every row of the customers and prospects extracts carries a planted,
 distinctive value; after each delivery (accepted, with quarantined rows, refused) every
@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from pipelines.defs.ingestion.contract import EXTRACTS
+from pipelines.contract import EXTRACTS
 from pipelines.demo.generator import DemoSpec, generate
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, apply_environment
 

@@ -19,8 +19,8 @@ from polars.testing import assert_frame_equal
 
 from pipelines.cli import main
 from pipelines.config import CrmConfig
+from pipelines.contract import EXTRACTS
 from pipelines.defs.customer_value.clv import score_clv
-from pipelines.defs.ingestion.contract import EXTRACTS
 from pipelines.demo.generator import DemoSpec, generate
 from pipelines.runner import run_pipeline
 from pipelines.settings import PROJECT_ROOT, Settings, apply_environment
@@ -604,7 +604,7 @@ def test_the_auditors_report_renders_in_a_browser(env, warehouse):
 
 
 def _pii_values(landing: Path) -> set[str]:
-    """Every PII value delivered (SPEC §2), as the ERP wrote it."""
+    """Every PII value delivered (docs/analyses.md#extract-contract), as the ERP wrote it."""
     columns = {
         "customers": ["customer_name", "contact_name", "phone", "address", "legal_representative"],
         "prospects": ["name"],

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.defs.ingestion.contract import EXTRACTS
-from pipelines.defs.ingestion.loader import ingest
+from pipelines.contract import EXTRACTS
+from pipelines.defs.ingestion.ingest import ingest
 from pipelines.demo import generator
 from pipelines.demo.generator import DemoSpec, generate
 

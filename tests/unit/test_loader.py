@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.defs.ingestion.loader import FileRejected, IngestOptions, ingest
+from pipelines.defs.ingestion.ingest import FileRejected, IngestOptions, ingest
 
 SALES_HEADER = (
     "order_id,line_no,order_date,customer_id,product_id,quantity,unit_price,"
@@ -263,8 +263,8 @@ def test_references_to_unknown_master_data_are_rejected_but_dc_stock_is_not(land
 
 def test_erp_headers_are_mapped_to_the_contract(landing: Path):
     from pipelines.config import load_header_map
-    from pipelines.defs.ingestion.contract import EXTRACTS
-    from pipelines.defs.ingestion.loader import IngestOptions
+    from pipelines.contract import EXTRACTS
+    from pipelines.defs.ingestion.ingest import IngestOptions
     from pipelines.settings import PROJECT_ROOT
 
     header_map = load_header_map(PROJECT_ROOT / "config" / "header_map.yaml", list(EXTRACTS))
@@ -341,7 +341,7 @@ def test_credit_reviews_load_and_a_score_out_of_range_is_quarantined(landing: Pa
 
 
 def test_targets_load_with_or_without_the_product_column(landing: Path):
-    # the SPEC's minimum header (no product_id) still loads; with it, product targets load,
+    # the contract's minimum header (no product_id) still loads; with it, product targets load,
     # and a row must name exactly one of customer, region or product
     _write(landing, "sales", "20260302", SALES_HEADER + "\n")
     _write(
@@ -423,8 +423,8 @@ def test_an_older_working_database_gets_new_contract_columns(landing: Path):
 def test_loading_a_file_at_a_time_gives_what_loading_all_at_once_gives(tmp_path: Path):
     """A first load of years of history is validated and written in groups of files; the
     groups change nothing of what is loaded or quarantined."""
-    from pipelines.defs.ingestion.contract import EXTRACTS
-    from pipelines.defs.ingestion.loader import IngestOptions
+    from pipelines.contract import EXTRACTS
+    from pipelines.defs.ingestion.ingest import IngestOptions
     from pipelines.demo.generator import DemoSpec, generate
 
     landing = tmp_path / "landing"
@@ -442,7 +442,7 @@ def test_loading_a_file_at_a_time_gives_what_loading_all_at_once_gives(tmp_path:
 
 
 def test_a_file_refused_in_a_later_group_undoes_the_whole_load(landing: Path):
-    from pipelines.defs.ingestion.loader import IngestOptions
+    from pipelines.defs.ingestion.ingest import IngestOptions
 
     line = "SO{n},1,2026-03-0{n},000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
     _write(landing, "sales", "20260301", SALES_HEADER + "\n" + line.format(n=1))
@@ -474,7 +474,7 @@ def test_a_load_is_recorded_after_every_earlier_one_even_if_the_clock_went_back(
 def test_a_key_repeated_across_groups_of_a_redelivery_is_quarantined(landing: Path):
     """A run that re-delivers one day and delivers another, read in separate groups: a key
     of the new day already written from the re-delivered day is a duplicate."""
-    from pipelines.defs.ingestion.loader import IngestOptions
+    from pipelines.defs.ingestion.ingest import IngestOptions
 
     line = "SO1,1,{day},000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
     first = _write(
@@ -501,7 +501,7 @@ def test_a_key_repeated_in_later_groups_and_runs_keeps_its_first_delivery(landin
     """SO1 was delivered on the 2nd; a later run delivers it again on the 3rd and the 4th,
     read in separate groups: both repeats are quarantined naming the first delivery, and
     the files' counts say so."""
-    from pipelines.defs.ingestion.loader import IngestOptions
+    from pipelines.defs.ingestion.ingest import IngestOptions
 
     line = "{order},1,{day},000001,P00001,2,65.00,10.00,120.00,80.00,R001,\n"
     _write(
@@ -583,7 +583,7 @@ def test_unquoted_files_split_by_polars_as_the_csv_module_splits_them():
     lines skipped, ragged lines kept whole, CRLF, Unicode spaces, no final newline)."""
     import random
 
-    from pipelines.defs.ingestion.loader import _is_plain, _split_plain, _split_quoted
+    from pipelines.defs.ingestion.reading import _is_plain, _split_plain, _split_quoted
 
     landed = type("Landed", (), {"file_name": "sales/sales_20260302.csv"})()
     pieces = ["a", "1", "上海", ",", ",", " ", "\t", "\u3000", "\n", "\n", "\r\n", "\n\n", ",,\n"]
@@ -603,8 +603,8 @@ def test_unquoted_files_split_by_polars_as_the_csv_module_splits_them():
 
 
 def test_a_snapshot_without_its_header_line_is_refused_without_repeating_its_cells():
-    from pipelines.defs.ingestion.contract import EXTRACTS
-    from pipelines.defs.ingestion.loader import _contract_header
+    from pipelines.contract import EXTRACTS
+    from pipelines.defs.ingestion.reading import _contract_header
 
     # the first data row taken for the header: its cells are a customer's personal data
     row = "000011,ZZLEAK-NAME-123,retailer,active,east,上海,上海,R001,2020-01-01,30,0,ZZLEAK-CONTACT,13999999999,ZZLEAK-ADDR,ZZLEAK-LEGAL"

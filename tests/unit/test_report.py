@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.defs.ingestion.loader import ensure_schema
+from pipelines.defs.ingestion.raw_store import ensure_schema
 from pipelines.defs.publishing.report import RunFacts, build_report, report_folder, reports_dir
 from pipelines.quality.validation import CheckOutcome
 from pipelines.storage.audit import ensure_audit_table, record

@@ -9,7 +9,7 @@ import polars as pl
 from pipelines.config import CreditConfig
 from pipelines.defs.credit.rating import AR_COLUMNS, BEHAVIOUR_COLUMNS, amount, money
 
-# The action ladder of SPEC F24, mildest first; a customer gets the strongest its flags call for.
+# The action ladder of F24, mildest first; a customer gets the strongest its flags call for.
 ACTIONS = [
     "none",
     "require_guarantee_or_deposit",

@@ -1,4 +1,4 @@
-"""Customer lifetime value (SPEC F8): BG/NBD and Gamma-Gamma, fitted by maximum likelihood.
+"""Customer lifetime value (F8): BG/NBD and Gamma-Gamma, fitted by maximum likelihood.
 
 The definitions are those of Fader, Hardie & Lee ("Counting your customers the easy way",
 2005; "RFM and CLV", 2005) as implemented in the lifetimes package, so results can be

@@ -1,4 +1,4 @@
-"""Customer composition (SPEC F3): sales and share by customer type, by region, and by ABC
+"""Customer composition (F3): sales and share by customer type, by region, and by ABC
 class within each type, for one as-of date."""
 
 from __future__ import annotations

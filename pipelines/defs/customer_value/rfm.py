@@ -1,4 +1,4 @@
-"""RFM scores and segments (SPEC F7): plain Polars functions."""
+"""RFM scores and segments (F7): plain Polars functions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tier history (SPEC F13): who moved between classes from one as-of date to the next."""
+"""Tier history (F13): who moved between classes from one as-of date to the next."""
 
 from __future__ import annotations
 

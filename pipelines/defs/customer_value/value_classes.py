@@ -1,4 +1,4 @@
-"""Value, development and dimension classes and the recommended treatment (SPEC F6, F9,
+"""Value, development and dimension classes and the recommended treatment (F6, F9,
 F11, F12): plain Polars expressions over a customer frame."""
 
 from __future__ import annotations

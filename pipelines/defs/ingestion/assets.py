@@ -5,8 +5,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs.ingestion.contract import EXTRACTS
-from pipelines.defs.ingestion.loader import FileRejected, ingest
+from pipelines.contract import EXTRACTS
+from pipelines.defs.ingestion.ingest import FileRejected, ingest
+from pipelines.defs.ingestion.landing import expected_name
+from pipelines.defs.ingestion.options import ingest_options
 from pipelines.defs.ingestion.pii import PII_KEY_ENV
 from pipelines.defs.operations.notify import notify
 from pipelines.defs.partitions import as_of_partitions, one_date_per_run
@@ -57,7 +59,7 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
     changed (sha256 against the delivery manifest), quarantining bad rows with a reason."""
     as_of = date.fromisoformat(context.partition_key)
     with crm.connect() as con:
-        options = crm.ingest_options()
+        options = ingest_options(crm.config(), Path(crm.header_map_path))
         try:
             report = ingest(con, Path(crm.landing_dir), as_of, context.run.run_id, options)
         except FileRejected as exc:  # the same file fails the same way on a retry
@@ -84,7 +86,8 @@ def raw_extracts(context: dg.AssetExecutionContext, crm: CrmResource):
         notify(
             "files_not_loaded",
             f"{len(report.unrecognised)} entr(ies) of the extract folders were not loaded "
-            f"(not named <extract>_YYYYMMDD.csv): {', '.join(n for n, _ in report.unrecognised)}",
+            f"(not named {expected_name('<extract>')}): "
+            f"{', '.join(n for n, _ in report.unrecognised)}",
             run_id=context.run.run_id,
             as_of_date=as_of.isoformat(),
             files=[{"file_name": n, "reason": why} for n, why in report.unrecognised],

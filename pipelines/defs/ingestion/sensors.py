@@ -7,37 +7,40 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs.ingestion.contract import EXTRACTS
-from pipelines.defs.ingestion.loader import sha256_of
+from pipelines.contract import EXTRACTS
+from pipelines.defs.ingestion.landing import business_date_of, landed_files, sha256_of
+from pipelines.defs.ingestion.options import FileRejected
 from pipelines.resources import CrmResource
 
 LANDING_SENSOR = "landing_sensor"
 
 
-def landed_files(landing_dir: Path, seen: dict[str, list]) -> dict[str, list]:
+def landed_versions(landing_dir: Path, seen: dict[str, list]) -> dict[str, list]:
     """file name -> [sha256, size, mtime_ns, business date] of every contract file landed.
 
-    A file whose size and mtime match `seen` keeps its recorded hash without being read.
+    A file whose size and mtime match `seen` keeps its recorded hash without being read. A
+    file whose name's digits are not a date has no business date (None): it still starts a
+    run, which refuses it with the reason. The run names the entries it does not load.
     """
     current = {}
-    for name, extract in EXTRACTS.items():
-        folder = landing_dir / name
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            match = extract.file_pattern().match(path.name)
-            if not match or not path.is_file():  # the run names what it does not load
-                continue
+    for name in EXTRACTS:
+        for path in landed_files(landing_dir, name):
             key = f"{name}/{path.name}"
             stat = path.stat()
             previous = seen.get(key)
             if previous and previous[1:3] == [stat.st_size, stat.st_mtime_ns]:
                 current[key] = previous
             else:
-                digits = match.group(1)
-                day = f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
-                current[key] = [sha256_of(path), stat.st_size, stat.st_mtime_ns, day]
+                current[key] = [sha256_of(path), stat.st_size, stat.st_mtime_ns, _day(path)]
     return current
+
+
+def _day(path: Path) -> str | None:
+    try:
+        day = business_date_of(path)
+    except FileRejected:
+        return None
+    return day.isoformat() if day else None
 
 
 def delivery_run_request(
@@ -56,7 +59,9 @@ def delivery_run_request(
     )
     if not changed:
         return None
-    dates = sorted(entry[3] for entry in current.values() if entry[3] <= latest_allowed)
+    dates = sorted(
+        entry[3] for entry in current.values() if entry[3] and entry[3] <= latest_allowed
+    )
     if not dates:
         return None
     run_key = hashlib.sha256(json.dumps(changed).encode()).hexdigest()[:32]
@@ -77,7 +82,7 @@ def delivery_run_request(
 )
 def landing_sensor(context: dg.SensorEvaluationContext, crm: CrmResource):
     seen = json.loads(context.cursor) if context.cursor else {}
-    current = landed_files(Path(crm.landing_dir), seen)
+    current = landed_versions(Path(crm.landing_dir), seen)
     request = delivery_run_request(current, seen, latest_allowed=date.today().isoformat())
     context.update_cursor(json.dumps(current, sort_keys=True))
     if request is None:

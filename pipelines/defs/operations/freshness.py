@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pipelines.config import OperationsConfig
+from pipelines.defs.ingestion.landing import DATE_FORMAT, file_name_for, landed_dates
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,11 @@ class LateDelivery:
 
     @property
     def key(self) -> str:
-        return f"{self.extract}/{self.business_date:%Y%m%d}"
+        return f"{self.extract}/{self.business_date:{DATE_FORMAT}}"
 
     @property
     def expected_file(self) -> str:
-        return f"{self.extract}/{self.extract}_{self.business_date:%Y%m%d}.csv"
+        return file_name_for(self.extract, self.business_date)
 
 
 def late_deliveries(landing_dir: Path, now: datetime, cfg: OperationsConfig) -> list[LateDelivery]:
@@ -30,11 +31,10 @@ def late_deliveries(landing_dir: Path, now: datetime, cfg: OperationsConfig) -> 
     passed. A file counts whatever its case (`SALES_20261123.csv` too)."""
     late = []
     for extract, deadline_time in cfg.expected_daily.items():
-        folder = landing_dir / extract
-        present = {p.name.lower() for p in folder.iterdir()} if folder.is_dir() else set()
+        landed = set(landed_dates(landing_dir, extract))
         for back in range(1, cfg.lookback_days + 1):
             day = now.date() - timedelta(days=back)
             deadline = datetime.combine(day + timedelta(days=1), deadline_time)
-            if now >= deadline and f"{extract}_{day:%Y%m%d}.csv" not in present:
+            if now >= deadline and day not in landed:
                 late.append(LateDelivery(extract, day, deadline))
     return sorted(late, key=lambda d: (d.business_date, d.extract))

@@ -1,4 +1,4 @@
-"""Prospect grades A-D by likelihood to close (SPEC F10): plain Polars functions."""
+"""Prospect grades A-D by likelihood to close (F10): plain Polars functions."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pipelines.defs.transform.manifest import model_columns
 from pipelines.settings import PROJECT_ROOT, environment_path
 
 TABLES = {
-    "customer_facts": "Customer facts (SPEC F1) per customer and as-of date; built by dbt.",
+    "customer_facts": "Customer facts (F1) per customer and as-of date; built by dbt.",
     "customer_tiers": "Customer tiers per customer and as-of date: ABC, size, grades, RFM, "
     "CLV, value, development and dimension classes, recommended treatment (F4-F13).",
     "credit_flags": "AR aging, payment behaviour, the credit rating (score and class A-D), the "

@@ -1,4 +1,4 @@
-"""The auditors' report of one run: a folder of static HTML and pictures (SPEC §5).
+"""The auditors' report of one run: a folder of static HTML and pictures (docs/analyses.md#audit).
 
 `reports/<as-of date>_<run id>/index.html` next to the warehouse, written once per run and
 never overwritten. At the top, the run's status (published, published with warnings,
@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from pipelines.config import load_config
 from pipelines.defs.credit.rating import AR_BUCKETS
+from pipelines.defs.ingestion.landing import NAMING_RULE
 from pipelines.settings import environment_path
 
 # Rejected rows listed on the page; all of them are in rejected_rows.csv beside it.
@@ -542,6 +543,7 @@ def _environment() -> Environment:
     env.filters["breakable"] = lambda text: Markup(
         re.sub(r"([_./])", r"\1<wbr>", _html(text or ""))
     )
+    env.globals["naming_rule"] = NAMING_RULE
     env.filters["num"] = lambda n: "" if n is None else f"{int(n):,}"
     env.filters["amount"] = lambda v: "" if v is None else f"{v:,.2f}"
     env.filters["figure"] = lambda v, is_count: env.filters["num" if is_count else "amount"](v)

@@ -1,4 +1,4 @@
-"""Key-account supply assurance (SPEC F18): days of channel stock cover, with a stricter
+"""Key-account supply assurance (F18): days of channel stock cover, with a stricter
 threshold in the weeks before a peak season, and per key account the products at risk,
 ranked by the sell-in they carry. Plain Polars over the dbt cover inputs."""
 

@@ -5,8 +5,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +18,7 @@ from packaging import version
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
 from pipelines.defs.transform import manifest
 from pipelines.resources import CrmResource
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+from pipelines.settings import DBT_PROJECT_DIR, dbt_executable, environment_set
 from pipelines.storage.audit import CheckOutcome, record
 from pipelines.storage.failures import permanent_message
 
@@ -119,21 +118,6 @@ def prune_dbt_targets(target_dir: Path, keep: int = KEEP_DBT_TARGETS) -> list[Pa
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
     return doomed
-
-
-@contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of the block, then restore them."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def keep_parsed_project(invocation_target: Path) -> None:
@@ -275,7 +259,9 @@ def crm_dbt_models(
     args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
     if config.full_refresh:
         args.append("--full-refresh")
-    with _environment(CRM_AS_OF_DATE=as_of.isoformat()):  # read by the dbt subprocess as it starts
+    with environment_set(
+        CRM_AS_OF_DATE=as_of.isoformat()
+    ):  # read by the dbt subprocess as it starts
         invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())
     keep_parsed_project(invocation.target_path)

@@ -1,11 +1,10 @@
-"""The extract contract of SPEC §2 as data: files, columns, types, keys and code domains."""
+"""The extract contract (docs/analyses.md#extract-contract) as data: extracts, columns, types, keys, code domains and
+the rules across columns (applied by ingestion.rules; files are named as ingestion.landing
+says)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
 from typing import Literal
 
 ColumnType = Literal["string", "date", "int", "amount", "quantity", "period"]
@@ -23,14 +22,38 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     pii: bool = False
-    # An extension beyond the SPEC's minimum columns: a file may leave it out of its header
+    # An extension beyond the contract's minimum columns: a file may leave it out of its header
     # (read as empty), so extracts written to the minimum contract keep loading.
     may_be_absent: bool = False
 
 
 @dataclass(frozen=True)
+class LineAmount:
+    """On every row `net` = `quantity` x `unit_price` - `discount`, to within `tolerance`
+    (a broken row is reported against `net`)."""
+
+    net: str
+    quantity: str
+    unit_price: str
+    discount: str
+    tolerance: float = 0.01
+
+
+@dataclass(frozen=True)
+class ExactlyOneOf:
+    """Exactly one of `columns` holds a value on every row (a broken row is reported against
+    the first)."""
+
+    columns: tuple[str, ...]
+
+
+# A rule across the columns of one row.
+RowRule = LineAmount | ExactlyOneOf
+
+
+@dataclass(frozen=True)
 class Extract:
-    """One extract of the contract: `<name>/<name>_<YYYYMMDD>.csv` files."""
+    """One extract of the contract: its files, their columns, key and rules."""
 
     name: str
     kind: Literal["snapshot", "delta"]
@@ -44,6 +67,14 @@ class Extract:
     date_column: str | None = None
     # Columns that are required only for some rows: {column: (discriminator, values)}.
     conditional_required: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Rules across the columns of each row.
+    row_rules: tuple[RowRule, ...] = ()
+    # Values of the reference columns that need no master row.
+    reference_exempt: tuple[str, ...] = ()
+    # Documents that reference other documents of the extract (reference_doc_id): the
+    # doc_type of a posted document -> the doc_type of the posted document of the same
+    # customer it must reference, among everything delivered so far.
+    reference_targets: dict[str, str] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:
@@ -53,27 +84,10 @@ class Extract:
     def pii_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.pii]
 
-    # References to master data checked on arrival: column -> master extract. A value in
-    # `exempt` (the manufacturer's own DC) needs no master row.
+    # References to master data checked on arrival: column -> master extract.
     @property
     def references(self) -> dict[str, str]:
         return REFERENCES.get(self.name, {})
-
-    def file_pattern(self) -> re.Pattern[str]:
-        return re.compile(rf"^{self.name}_(\d{{8}})\.csv$", re.IGNORECASE)
-
-    def landed_dates(self, landing: Path) -> list[date]:
-        """The business dates of this extract's files landed in `landing`, oldest first
-        (entries whose name is not a valid <extract>_YYYYMMDD.csv are not deliveries)."""
-        dates = []
-        for path in (landing / self.name).glob(f"{self.name}_*"):
-            match = self.file_pattern().match(path.name)
-            if match and path.is_file():
-                try:
-                    dates.append(datetime.strptime(match.group(1), "%Y%m%d").date())
-                except ValueError:
-                    continue
-        return sorted(dates)
 
 
 REFERENCES: dict[str, dict[str, str]] = {
@@ -135,6 +149,7 @@ EXTRACTS: dict[str, Extract] = {
             kind="delta",
             key=("order_id", "line_no"),
             date_column="order_date",
+            row_rules=(LineAmount("net_amount", "quantity", "unit_price", "discount_amount"),),
             columns=(
                 Column("order_id", required=True),
                 Column("line_no", "int", required=True, min_value=1),
@@ -156,6 +171,7 @@ EXTRACTS: dict[str, Extract] = {
             rows_required=True,
             key=("snapshot_date", "customer_id", "product_id"),
             date_column="snapshot_date",
+            reference_exempt=(DISTRIBUTION_CENTRE,),
             columns=(
                 Column("snapshot_date", "date", required=True),
                 Column("customer_id", required=True),
@@ -171,6 +187,13 @@ EXTRACTS: dict[str, Extract] = {
             conditional_required={
                 "due_date": ("doc_type", ("invoice", "extension")),
                 "reference_doc_id": ("doc_type", ("reversal", "extension")),
+            },
+            # the payments contract
+            reference_targets={
+                "receipt": "invoice",
+                "credit_note": "invoice",
+                "extension": "invoice",
+                "reversal": "receipt",
             },
             columns=(
                 Column("doc_id", required=True),
@@ -269,11 +292,12 @@ EXTRACTS: dict[str, Extract] = {
             kind="snapshot",
             optional=True,
             key=("period", "customer_id", "region", "product_id"),
+            row_rules=(ExactlyOneOf(("customer_id", "region", "product_id")),),
             columns=(
                 Column("period", "period", required=True),
                 Column("customer_id"),
                 Column("region", domain=REGIONS),
-                # beyond the SPEC: product targets (F14), one of the three per row
+                # beyond the minimum contract: product targets (F14), one of the three per row
                 Column("product_id", may_be_absent=True),
                 Column("target_net_sales", "amount", required=True, min_value=0),
             ),
