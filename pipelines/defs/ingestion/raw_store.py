@@ -13,6 +13,7 @@ import polars as pl
 
 from pipelines.contract import DUCKDB_TYPES, EXTRACTS, Extract
 from pipelines.defs.ingestion.pii import KEYED_PII
+from pipelines.storage.tables import ensure_table
 
 META_COLUMNS = {
     "_file_name": "VARCHAR",
@@ -23,41 +24,49 @@ META_COLUMNS = {
 }
 
 
+# Tables of ingestion's own: name -> DuckDB type of each column.
+MANIFEST_COLUMNS = {
+    "extract": "varchar",
+    "file_name": "varchar",
+    "business_date": "date",
+    "file_sha256": "varchar",
+    "file_size": "bigint",
+    "file_mtime_ns": "bigint",
+    "rows_in_file": "integer",
+    "accepted_rows": "integer",
+    "rejected_rows": "integer",
+    "run_id": "varchar",
+    "loaded_at": "timestamp",
+    "is_current": "boolean",
+}
+UNRECOGNISED_COLUMNS = {
+    "file_name": "varchar",
+    "reason": "varchar",
+    "run_id": "varchar",
+    "seen_at": "timestamp",
+}
+REJECTED_COLUMNS = {
+    "extract": "varchar",
+    "file_name": "varchar",
+    "line_number": "integer",
+    "column_name": "varchar",
+    "reason": "varchar",
+    "business_date": "date",
+    "file_sha256": "varchar",
+    "run_id": "varchar",
+}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw tables, the manifest and the rejected-rows table if absent."""
-    con.execute("create schema if not exists raw")
-    meta = ", ".join(f"{name} {typ}" for name, typ in META_COLUMNS.items())
+    """Create the raw tables, the manifest and the rejected-rows table if absent; columns
+    added to the contract later reach older working databases (null before)."""
     for extract in EXTRACTS.values():
-        cols = ", ".join(f"{c.name} {DUCKDB_TYPES[c.type]}" for c in extract.columns)
-        con.execute(f"create table if not exists raw.{extract.name} ({cols}, {meta})")
-        # columns added to the contract later reach older working databases (null before)
-        for c in extract.columns:
-            con.execute(
-                f"alter table raw.{extract.name} add column if not exists {c.name} "
-                f"{DUCKDB_TYPES[c.type]}"
-            )
-        for key_column in KEYED_PII.get(extract.name, {}).values():
-            con.execute(
-                f"alter table raw.{extract.name} add column if not exists {key_column} varchar"
-            )
-    con.execute("""
-        create table if not exists raw.delivery_manifest (
-            extract varchar, file_name varchar, business_date date, file_sha256 varchar,
-            file_size bigint, file_mtime_ns bigint, rows_in_file integer, accepted_rows integer,
-            rejected_rows integer, run_id varchar, loaded_at timestamp, is_current boolean
-        )""")
-    # working databases created before these columns existed get them (null: hash again)
-    for column in ("file_size", "file_mtime_ns"):
-        con.execute(f"alter table raw.delivery_manifest add column if not exists {column} bigint")
-    con.execute("""
-        create table if not exists raw.unrecognised_files (
-            file_name varchar, reason varchar, run_id varchar, seen_at timestamp
-        )""")
-    con.execute("""
-        create table if not exists raw.rejected_rows (
-            extract varchar, file_name varchar, line_number integer, column_name varchar,
-            reason varchar, business_date date, file_sha256 varchar, run_id varchar
-        )""")
+        columns = {c.name: DUCKDB_TYPES[c.type] for c in extract.columns} | META_COLUMNS
+        columns |= dict.fromkeys(KEYED_PII.get(extract.name, {}).values(), "varchar")
+        ensure_table(con, f"raw.{extract.name}", columns)
+    ensure_table(con, "raw.delivery_manifest", MANIFEST_COLUMNS)
+    ensure_table(con, "raw.unrecognised_files", UNRECOGNISED_COLUMNS)
+    ensure_table(con, "raw.rejected_rows", REJECTED_COLUMNS)
 
 
 def current_manifest(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int, int]]:
