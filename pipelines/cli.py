@@ -375,6 +375,30 @@ def _count(n: int, word: str, plural: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
+@main.command("dbt-vars")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    required=True,
+    help="Business date the dbt build computes.",
+)
+def dbt_vars_command(as_of) -> None:
+    """Print, as JSON, the --vars of a dbt build by hand: the configuration in force
+    ($CRM_CONFIG_PATH or config/crm.yaml) and the as-of date, as the pipeline gives them."""
+    import json
+
+    from pipelines.config import load_config
+    from pipelines.defs.transform.dbt_vars import dbt_vars
+
+    settings = apply_environment()
+    try:
+        config = load_config(settings.config_path)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(dbt_vars(config, as_of.date())))
+
+
 @main.command()
 @click.option(
     "--landing",

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import date
 from pathlib import Path
 
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+from pipelines.config import load_config
+from pipelines.defs.transform.dbt_vars import dbt_vars
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, dbt_executable
 
 
 def dbt_build(
@@ -44,7 +47,11 @@ def _dbt(
             "--select",
             *selection,
             "--vars",
-            json.dumps({"as_of_date": as_of}),
+            json.dumps(
+                dbt_vars(
+                    load_config(PROJECT_ROOT / "config" / "crm.yaml"), date.fromisoformat(as_of)
+                )
+            ),
             "--target-path",
             str(scratch / "target"),
             "--log-path",

@@ -3,7 +3,7 @@
 -- missing from that snapshot has a null stock here: an older figure is not carried forward,
 -- and scoring decides whether the ERP's omission means zero stock), and the sell-in (sales
 -- quantity and net sales value, net of returns, and the last purchase day) over the last
--- `supply_cover_sell_in_days` days up to it. Days of cover, the key-account filter, the
+-- `supply_cover.sell_in_days` days up to it. Days of cover, the key-account filter, the
 -- minimum sell-in and the peak-season threshold are applied in scoring.
 with snapshots as (
     select * from {{ ref('stg_erp__inventory') }}
@@ -38,7 +38,7 @@ sell_in as (
         max(order_date) filter (where quantity > 0) as last_purchase_date,
     from {{ ref('stg_erp__sales') }}
     where order_date <= {{ as_of_date() }}
-        and order_date > {{ as_of_date() }} - {{ var('supply_cover_sell_in_days') }}
+        and order_date > {{ as_of_date() }} - {{ crm_setting('supply_cover.sell_in_days') }}
     group by all
 )
 
@@ -51,7 +51,7 @@ select
     coalesce(sell_in.sell_in_quantity, 0) as sell_in_quantity,
     coalesce(sell_in.sell_in_value, 0) as sell_in_value,
     sell_in.last_purchase_date,
-    {{ var('supply_cover_sell_in_days') }} as sell_in_days,
+    {{ crm_setting('supply_cover.sell_in_days') }} as sell_in_days,
 from stock
 full join sell_in using (customer_id, product_id)
 left join latest_snapshot using (customer_id)

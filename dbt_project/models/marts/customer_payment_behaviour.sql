@@ -151,17 +151,17 @@ events as (
         ) as extension_requests_12m,
         count(*) filter (
             where doc_type = 'reversal'
-                and doc_date > {{ as_of_date() }} - {{ var('bounced_lookback_days') }}
+                and doc_date > {{ as_of_date() }} - {{ crm_setting('credit.bounced_lookback_days') }}
         ) as bounced_payments_90d,
         count(*) filter (where doc_type = 'reversal' and doc_date > {{ as_of_date() }} - 365)
             as bounced_payments_12m,
         coalesce(sum(amount) filter (
             where doc_type = 'reversal'
-                and doc_date > {{ as_of_date() }} - {{ var('bounced_lookback_days') }}
+                and doc_date > {{ as_of_date() }} - {{ crm_setting('credit.bounced_lookback_days') }}
         ), 0) as bounced_amount_90d,
     from {{ ref('stg_erp__payments') }}
     where doc_date <= {{ as_of_date() }}
-        and doc_date > {{ as_of_date() }} - greatest(365, {{ var('bounced_lookback_days') }})
+        and doc_date > {{ as_of_date() }} - greatest(365, {{ crm_setting('credit.bounced_lookback_days') }})
         and doc_type in ('extension', 'reversal')
     group by all
 ),

@@ -93,8 +93,8 @@ final as (
         round(shares.cumulative_share, 6) as cumulative_share,
         case
             when coalesce(shares.net_sales, 0) <= 0 then 'C'
-            when shares.share_before < {{ var('abc_a_max_cumulative_share') }} then 'A'
-            when shares.share_before < {{ var('abc_b_max_cumulative_share') }} then 'B'
+            when shares.share_before < {{ crm_setting('abc.a_max_cumulative_share') }} then 'A'
+            when shares.share_before < {{ crm_setting('abc.b_max_cumulative_share') }} then 'B'
             else 'C'
         end as abc_class,
         case when shares.net_sales > 0
@@ -121,5 +121,5 @@ select
     *,
     round(margin_rate * channel_turnover, 4) as cross_ratio,
     round(margin_rate * channel_turnover * share_of_sales, 6) as contribution_ratio,
-    '{{ var("config_version") }}' as config_version,
+    {{ crm_setting('version') }} as config_version,
 from final

@@ -17,6 +17,7 @@ from packaging import version
 
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
 from pipelines.defs.transform import manifest
+from pipelines.defs.transform.dbt_vars import dbt_vars
 from pipelines.resources import CrmResource
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable, environment_set
 from pipelines.storage.audit import CheckOutcome, record
@@ -247,16 +248,10 @@ def crm_dbt_models(
     settings = crm.config()
     # the configuration changes rarely; the date daily, so it travels outside --vars (see
     # macros/as_of_date.sql): the project is parsed again only when something else changes
-    dbt_vars = {
-        "config_version": settings.version,
-        "supply_cover_sell_in_days": settings.supply_cover.sell_in_days,
-        "bounced_lookback_days": settings.credit.bounced_lookback_days,
-        "abc_a_max_cumulative_share": settings.abc.a_max_cumulative_share,
-        "abc_b_max_cumulative_share": settings.abc.b_max_cumulative_share,
-    }
+    given = json.dumps(dbt_vars(settings))
     # dbt's unit tests check the models' logic on fixed inputs, not the day's data: the test
     # suite runs them (tests/integration/test_deliveries.py), a daily run need not
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", given]
     if config.full_refresh:
         args.append("--full-refresh")
     with environment_set(
