@@ -52,9 +52,12 @@ test: setup browser
 bench: setup
 	SIZES=$${SIZES-S,M} HISTORY_DAYS=$${HISTORY_DAYS-365,730,2190} $(BIN)/python benchmarks/bench.py
 
+## lint: ruff (lint and format check) on the Python code, sqlfluff (dbt templater) on the dbt
+## models and tests; they render against an in-memory database, never the warehouse
 lint: setup
-	$(BIN)/ruff check pipelines tests
-	$(BIN)/ruff format --check pipelines tests
+	$(BIN)/ruff check pipelines tests scripts
+	$(BIN)/ruff format --check pipelines tests scripts
+	CRM_WORK_DB=:memory: $(BIN)/sqlfluff lint dbt_project
 
 format: setup
 	$(BIN)/ruff format pipelines tests

@@ -22,12 +22,14 @@ ledger as (
         customer_id,
         ar_balance,
         ar_current + ar_1_30 + ar_31_60 + ar_61_90 + ar_91_180 + ar_over_180
-            - unapplied_credit as buckets_less_unapplied,
+        - unapplied_credit
+            as buckets_less_unapplied,
     from {{ ref('customer_ar') }}
     where as_of_date = {{ as_of_date() }}
 )
 
-select *
+-- `*` over a `using` join: the key once, then every other column of both sides
+select *  -- noqa: RF02
 from ledger
 full outer join documents using (customer_id)
 where abs(coalesce(ledger.ar_balance, 0) - coalesce(documents.signed_balance, 0)) > 0.005

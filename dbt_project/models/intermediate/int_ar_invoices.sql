@@ -19,9 +19,10 @@ latest_extensions as (
     select reference_doc_id as invoice_id, customer_id, due_date as extended_due_date
     from documents
     where doc_type = 'extension'
-    qualify row_number() over (
-        partition by reference_doc_id, customer_id order by doc_date desc, doc_id desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by reference_doc_id, customer_id order by doc_date desc, doc_id desc
+        ) = 1
 ),
 
 invoices as (

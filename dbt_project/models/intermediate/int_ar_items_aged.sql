@@ -10,7 +10,7 @@ with items as (
 final as (
     select
         {{ as_of_date() }} as as_of_date,
-        items.*,
+        *,
         case
             when due_date is not null then greatest({{ as_of_date() }} - due_date, 0)
         end as days_past_due,

@@ -5,8 +5,15 @@
 -- snapshots and sales up to the as-of date, with the previous month's last snapshot as the
 -- start stock. The DC is not a channel. See macros/channel_turnover.sql for the formula.
 with whole_months as (
-    select customer_id, product_id, month, stock_start, stock_end, sales_quantity,
-        average_inventory, turnover,
+    select
+        customer_id,
+        product_id,
+        month,
+        stock_start,
+        stock_end,
+        sales_quantity,
+        average_inventory,
+        turnover,
     from {{ ref('int_channel_turnover_whole_months') }}
     where month < date_trunc('month', {{ as_of_date() }})::date
 ),

@@ -14,7 +14,8 @@ final as (
         ) as severe_complaints_12m,
         {% for complaint_type in complaint_types() %}
         count(*) filter (
-            where received_date > {{ as_of_date() }} - 365 and complaint_type = '{{ complaint_type }}'
+            where received_date > {{ as_of_date() }} - 365
+            and complaint_type = '{{ complaint_type }}'
         ) as {{ complaint_type }}_complaints_12m,
         {% endfor %}
         count(*) filter (
@@ -22,12 +23,12 @@ final as (
         ) as open_complaints,
         avg(resolved_date - received_date) filter (
             where resolved_date <= {{ as_of_date() }}
-                and received_date > {{ as_of_date() }} - 365
+            and received_date > {{ as_of_date() }} - 365
         ) as avg_days_to_resolve_12m,
         -- a score is known once the complaint is resolved, not before
         avg(satisfaction_score) filter (
             where received_date > {{ as_of_date() }} - 365
-                and resolved_date <= {{ as_of_date() }}
+            and resolved_date <= {{ as_of_date() }}
         ) as avg_satisfaction_12m,
     from complaints
     group by customer_id

@@ -39,9 +39,10 @@ categories as (
         group by all
     )
     where net_sales > 0
-    qualify row_number() over (
-        partition by customer_id order by net_sales desc, category
-    ) = 1
+    qualify
+        row_number() over (
+            partition by customer_id order by net_sales desc, category asc
+        ) = 1
 ),
 
 final as (

@@ -20,8 +20,9 @@ per_customer as (
         sum(open_amount) as ar_balance,
         coalesce(-sum(open_amount) filter (where item_type = 'unapplied_credit'), 0)
             as unapplied_credit,
-        coalesce(sum(open_amount) filter (where days_past_due > 0 and item_type <> 'unapplied_credit'), 0)
-            as overdue_amount,
+        coalesce(sum(open_amount) filter (
+            where days_past_due > 0 and item_type <> 'unapplied_credit'
+        ), 0) as overdue_amount,
         coalesce(sum(open_amount) filter (where aging_bucket = 'current'), 0) as ar_current,
         coalesce(sum(open_amount) filter (where aging_bucket = '1_30'), 0) as ar_1_30,
         coalesce(sum(open_amount) filter (where aging_bucket = '31_60'), 0) as ar_31_60,

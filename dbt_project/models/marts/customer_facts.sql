@@ -43,7 +43,8 @@ windowed as (
         *,
         order_date > {{ as_of_date() }} - 365 as in_12m,
         order_date > {{ as_of_date() }} - 730
-            and order_date <= {{ as_of_date() }} - 365 as in_prior_12m,
+        and order_date <= {{ as_of_date() }} - 365
+            as in_prior_12m,
         order_date > {{ as_of_date() }} - 90 as in_90d,
     from days
 ),
@@ -86,7 +87,8 @@ recent as (
 ),
 
 per_customer as (
-    select * from lifetime left join recent using (customer_id)
+    -- `*` over a `using` join: the key once, then every other column of both sides
+    select * from lifetime left join recent using (customer_id)  -- noqa: RF02
 ),
 
 universe as (
@@ -137,9 +139,7 @@ joined as (
         coalesce(per_customer.gross_margin_prior_12m, 0) as gross_margin_prior_12m,
         case
             when per_customer.net_sales_prior_12m > 0
-                then round(
-                    per_customer.net_sales_12m / per_customer.net_sales_prior_12m - 1, 4
-                )
+                then round(per_customer.net_sales_12m / per_customer.net_sales_prior_12m - 1, 4)
         end as growth_rate_12m,
         coalesce(per_customer.net_sales_90d, 0) as net_sales_90d,
         per_customer.first_order_day_net_sales,
@@ -150,7 +150,10 @@ joined as (
         coalesce(mix.net_sales_12m_high_tier, 0) as net_sales_12m_high_tier,
         mix.dominant_category_12m,
         round(
-            ({{ as_of_date() }} - coalesce(customers.onboarding_date, per_customer.first_order_date))
+            (
+                {{ as_of_date() }}
+                - coalesce(customers.onboarding_date, per_customer.first_order_date)
+            )
             / 365.25,
             2
         ) as cooperation_years,

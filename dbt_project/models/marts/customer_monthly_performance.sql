@@ -14,9 +14,10 @@ targets as (
     select customer_id, strptime(period, '%Y-%m')::date as month, target_net_sales
     from {{ ref('stg_erp__targets') }}
     where customer_id is not null and delivered_date <= {{ as_of_date() }}
-    qualify row_number() over (
-        partition by customer_id, period order by delivered_date desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by customer_id, period order by delivered_date desc
+        ) = 1
 ),
 
 history as (
@@ -33,7 +34,9 @@ final as (
         coalesce(sales.order_count, 0) as order_count,
         round(
             coalesce(sales.net_sales, 0)
-            / nullif(sum(sales.net_sales) over (partition by coalesce(sales.month, targets.month)), 0),
+            / nullif(
+                sum(sales.net_sales) over (partition by coalesce(sales.month, targets.month)), 0
+            ),
             6
         ) as share_of_company_sales,
         targets.target_net_sales,

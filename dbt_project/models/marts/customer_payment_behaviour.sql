@@ -53,7 +53,11 @@ portions as (
         *,
         greatest(observed_date - due_date, 0) as days_late,
         least(floor(({{ as_of_date() }} - observed_date) / 91)::integer + 1, 4) as quarter,
-    from (select * from paid_portions union all select * from open_portions)
+    from (
+        select * from paid_portions
+        union all
+        select * from open_portions
+    )
 ),
 
 lateness as (
@@ -79,11 +83,11 @@ days_late as (
         sum(amount * days_late) / nullif(sum(amount), 0) as avg_days_late_12m,
         {% for q in [1, 2, 3, 4] %}
         sum(amount * days_late) filter (where quarter = {{ q }} and not is_open)
-            / nullif(sum(amount) filter (where quarter = {{ q }} and not is_open), 0)
+        / nullif(sum(amount) filter (where quarter = {{ q }} and not is_open), 0)
             as avg_days_late_q{{ q }},
         {% endfor %}
         sum(amount * days_late) filter (where observed_date > {{ as_of_date() }} - 91)
-            / nullif(sum(amount) filter (where observed_date > {{ as_of_date() }} - 91), 0)
+        / nullif(sum(amount) filter (where observed_date > {{ as_of_date() }} - 91), 0)
             as days_late_recent_91d,
         count(distinct invoice_id) filter (where observed_date > {{ as_of_date() }} - 91)
             as invoices_recent_91d,
@@ -91,7 +95,7 @@ days_late as (
             where observed_date > {{ as_of_date() }} - 91 and days_late > 0
         ) as late_invoices_recent_91d,
         sum(amount * days_late) filter (where observed_date <= {{ as_of_date() }} - 91)
-            / nullif(sum(amount) filter (where observed_date <= {{ as_of_date() }} - 91), 0)
+        / nullif(sum(amount) filter (where observed_date <= {{ as_of_date() }} - 91), 0)
             as days_late_baseline,
         count(distinct invoice_id) filter (where observed_date <= {{ as_of_date() }} - 91)
             as invoices_baseline,
@@ -123,12 +127,12 @@ rise as (
     select
         customer_id,
         (avg(days_late) filter (where is_recent) - avg(days_late) filter (where not is_recent))
-            / greatest(sqrt(
-                coalesce(var_samp(days_late) filter (where is_recent), 0)
-                    / nullif(count(days_late) filter (where is_recent), 0)
-                + coalesce(var_samp(days_late) filter (where not is_recent), 0)
-                    / nullif(count(days_late) filter (where not is_recent), 0)
-            ), 1) as days_late_rise_se,
+        / greatest(sqrt(
+            coalesce(var_samp(days_late) filter (where is_recent), 0)
+            / nullif(count(days_late) filter (where is_recent), 0)
+            + coalesce(var_samp(days_late) filter (where not is_recent), 0)
+            / nullif(count(days_late) filter (where not is_recent), 0)
+        ), 1) as days_late_rise_se,
     from invoice_lateness
     group by all
 ),
@@ -151,17 +155,19 @@ events as (
         ) as extension_requests_12m,
         count(*) filter (
             where doc_type = 'reversal'
-                and doc_date > {{ as_of_date() }} - {{ crm_setting('credit.bounced_lookback_days') }}
+            and doc_date > {{ as_of_date() }} - {{ crm_setting('credit.bounced_lookback_days') }}
         ) as bounced_payments_90d,
         count(*) filter (where doc_type = 'reversal' and doc_date > {{ as_of_date() }} - 365)
             as bounced_payments_12m,
         coalesce(sum(amount) filter (
             where doc_type = 'reversal'
-                and doc_date > {{ as_of_date() }} - {{ crm_setting('credit.bounced_lookback_days') }}
+            and doc_date > {{ as_of_date() }} - {{ crm_setting('credit.bounced_lookback_days') }}
         ), 0) as bounced_amount_90d,
     from {{ ref('stg_erp__payments') }}
     where doc_date <= {{ as_of_date() }}
-        and doc_date > {{ as_of_date() }} - greatest(365, {{ crm_setting('credit.bounced_lookback_days') }})
+        and doc_date > {{ as_of_date() }} - greatest(
+            365, {{ crm_setting('credit.bounced_lookback_days') }}
+        )
         and doc_type in ('extension', 'reversal')
     group by all
 ),

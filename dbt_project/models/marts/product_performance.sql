@@ -35,9 +35,10 @@ targets as (
     select product_id, strptime(period, '%Y-%m')::date as month, target_net_sales
     from {{ ref('stg_erp__targets') }}
     where product_id is not null and delivered_date <= {{ as_of_date() }}
-    qualify row_number() over (
-        partition by product_id, period order by delivered_date desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by product_id, period order by delivered_date desc
+        ) = 1
 ),
 
 products as (
@@ -51,14 +52,14 @@ history as (
 ranked as (
     select
         sales.*,
-        sum(greatest(sales.net_sales, 0)) over (partition by month) as positive_total,
+        sum(greatest(sales.net_sales, 0)) over (partition by sales.month) as positive_total,
         -- exact (decimal) positive sales ranked before this product
         coalesce(sum(greatest(sales.net_sales, 0)) over (
-            partition by month order by sales.net_sales desc, sales.product_id
+            partition by sales.month order by sales.net_sales desc, sales.product_id asc
             rows between unbounded preceding and 1 preceding
         ), 0) as positive_before,
         row_number() over (
-            partition by month order by sales.net_sales desc, sales.product_id
+            partition by sales.month order by sales.net_sales desc, sales.product_id asc
         ) as sales_rank,
     from sales
 ),
@@ -97,8 +98,10 @@ final as (
             when shares.share_before < {{ crm_setting('abc.b_max_cumulative_share') }} then 'B'
             else 'C'
         end as abc_class,
-        case when shares.net_sales > 0
-            then round(shares.gross_margin / shares.net_sales, 4) end as margin_rate,
+        case
+            when shares.net_sales > 0
+                then round(shares.gross_margin / shares.net_sales, 4)
+        end as margin_rate,
         turnover.channel_sales_quantity,
         turnover.channel_average_inventory,
         round(turnover.channel_sales_quantity / turnover.channel_average_inventory, 4)
@@ -110,7 +113,8 @@ final as (
         ) }}
     from shares
     full join (
-        select * from targets where month <= date_trunc('month', {{ as_of_date() }})
+        select * from targets
+        where month <= date_trunc('month', {{ as_of_date() }})
     ) as targets using (product_id, month)
     left join turnover using (product_id, month)
     left join products using (product_id)

@@ -36,9 +36,10 @@ targets as (
         delivered_date as target_delivered_date,
     from {{ ref('stg_erp__targets') }}
     where region is not null and delivered_date <= {{ as_of_date() }}
-    qualify row_number() over (
-        partition by region, period order by delivered_date desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by region, period order by delivered_date desc
+        ) = 1
 ),
 
 history as (
@@ -68,8 +69,10 @@ final as (
         year(joined.month) as year,
         joined.net_sales,
         joined.gross_margin,
-        case when joined.net_sales > 0
-            then round(joined.gross_margin / joined.net_sales, 4) end as margin_rate,
+        case
+            when joined.net_sales > 0
+                then round(joined.gross_margin / joined.net_sales, 4)
+        end as margin_rate,
         joined.active_customers,
         round(
             joined.net_sales / nullif(sum(joined.net_sales) over (partition by joined.month), 0),
