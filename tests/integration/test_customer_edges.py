@@ -162,7 +162,12 @@ def build_edges(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         [(*p, p[3], p[3]) for p in PAYMENTS],
     )
     con.close()
-    dbt_build(work_db, tmp_path, ["+customer_facts", "+customer_ar"], AS_OF.isoformat())
+    dbt_build(
+        work_db,
+        tmp_path,
+        ["+customer_facts", "+int_customer_pareto_classes", "+customer_ar"],
+        AS_OF.isoformat(),
+    )
     return duckdb.connect(str(work_db), read_only=True)
 
 
@@ -170,6 +175,9 @@ def build_edges(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 def edges(tmp_path_factory: pytest.TempPathFactory, config: CrmConfig):
     con = build_edges(tmp_path_factory.mktemp("edges"))
     facts = con.execute("select * from marts.customer_facts where as_of_date = ?", [AS_OF]).pl()
+    pareto = con.execute(
+        "select * from intermediate.int_customer_pareto_classes where as_of_date = ?", [AS_OF]
+    ).pl()
     ar = con.execute("select * from marts.customer_ar where as_of_date = ?", [AS_OF]).pl()
     # what the customer_tiers asset asks before scoring
     complaints_landed = con.execute("select count(*) > 0 from raw.complaints").fetchone()[0]
@@ -178,7 +186,7 @@ def edges(tmp_path_factory: pytest.TempPathFactory, config: CrmConfig):
         for name in ("complaints", "targets", "prospects", "inventory")
     }
     con.close()
-    tiers = score_customers(facts, ar, config, complaints_landed=complaints_landed)
+    tiers = score_customers(facts, pareto, ar, config, complaints_landed=complaints_landed)
     yield facts, ar, tiers, complaints_landed, optional_rows
 
 

@@ -160,6 +160,7 @@ GROUPS = {
     ],
     "customer_value": [
         "marts/customer_facts",
+        "intermediate/int_customer_pareto_classes",
         "marts/customer_monthly_performance",
         "marts/product_performance",
         "marts/complaints_monthly",

@@ -1,5 +1,6 @@
-"""Grades (F6), RFM (F7), value classes (F9), dimensions (F11), development (F12) and the
-recommended treatment, on hand-made frames with hand-computed results."""
+"""RFM (F7), value classes (F9), dimensions (F11), development (F12) and the recommended
+treatment, on hand-made frames with hand-computed results. The grades (F6) are computed by
+dbt and tested there (int_customer_pareto_classes' unit tests)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.config import DimensionConfig, GradeConfig, ValueClassConfig
-from pipelines.defs.customer_value.pareto import grades
+from pipelines.config import DimensionConfig, ValueClassConfig
 from pipelines.defs.customer_value.rfm import quintile_score, rfm
 from pipelines.defs.customer_value.value_classes import (
     development_class,
@@ -22,29 +22,6 @@ from pipelines.defs.customer_value.value_classes import (
 def _by_id(frame: pl.DataFrame, *columns: str) -> dict:
     rows = frame.select("customer_id", *columns).iter_rows()
     return {r[0]: (r[1] if len(columns) == 1 else r[1:]) for r in rows}
-
-
-def test_grades_by_revenue_and_by_margin_separately():
-    frame = pl.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "d", "e"],
-            # revenue shares before: a 0, b .60, c .85, d .97, e -> D (no revenue)
-            "net_sales_12m": [60.0, 25.0, 12.0, 3.0, 0.0],
-            # margin: e is the biggest earner, d loses money
-            "gross_margin_12m": [10.0, 5.0, 3.0, -1.0, 30.0],
-        }
-    )
-    cfg = GradeConfig(
-        a_max_cumulative_share=0.70, b_max_cumulative_share=0.90, c_max_cumulative_share=0.98
-    )
-    result = grades(frame, cfg)
-    assert _by_id(result, "revenue_grade", "profit_grade") == {
-        "a": ("A", "A"),  # margin shares before: e 0, a .625 -> A, b .8125 -> B, c .9375 -> C
-        "b": ("A", "B"),
-        "c": ("B", "C"),
-        "d": ("C", "D"),
-        "e": ("D", "A"),
-    }
 
 
 def test_quintile_scores_share_ties_and_skip_nulls():

@@ -50,17 +50,13 @@ history as (
 ),
 
 ranked as (
+    -- the Pareto rule of customers (F4) per month: macros/pareto_class.sql
     select
         sales.*,
-        sum(greatest(sales.net_sales, 0)) over (partition by sales.month) as positive_total,
-        -- exact (decimal) positive sales ranked before this product
-        coalesce(sum(greatest(sales.net_sales, 0)) over (
-            partition by sales.month order by sales.net_sales desc, sales.product_id asc
-            rows between unbounded preceding and 1 preceding
-        ), 0) as positive_before,
-        row_number() over (
-            partition by sales.month order by sales.net_sales desc, sales.product_id asc
-        ) as sales_rank,
+        {{ pareto_positive_total('net_sales', partition_by='month') }} as positive_total,
+        {{ pareto_positive_before('net_sales', 'product_id', partition_by='month') }}
+            as positive_before,
+        {{ pareto_rank('net_sales', 'product_id', partition_by='month') }} as sales_rank,
     from sales
 ),
 
@@ -68,11 +64,17 @@ shares as (
     select
         *,
         net_sales / nullif(positive_total, 0) as share_of_sales,
-        (positive_before + greatest(net_sales, 0)) / nullif(positive_total, 0)
+        {{ pareto_cumulative_share('net_sales', 'positive_before', 'positive_total') }}
             as cumulative_share,
-        -- equal sales share the class of the first of them, as for customers (F4)
-        min(positive_before) over (partition by month, net_sales) / nullif(positive_total, 0)
-            as share_before,
+        {{ pareto_class(
+            'net_sales', 'positive_before', 'positive_total',
+            [
+                ('A', crm_setting('abc.a_max_cumulative_share')),
+                ('B', crm_setting('abc.b_max_cumulative_share')),
+            ],
+            'C',
+            partition_by='month'
+        ) }} as abc_class,
     from ranked
 ),
 
@@ -91,13 +93,9 @@ final as (
         coalesce(shares.customers, 0) as customers,
         shares.sales_rank,
         coalesce(round(shares.share_of_sales, 6), 0) as share_of_sales,
-        round(shares.cumulative_share, 6) as cumulative_share,
-        case
-            when coalesce(shares.net_sales, 0) <= 0 then 'C'
-            when shares.share_before < {{ crm_setting('abc.a_max_cumulative_share') }} then 'A'
-            when shares.share_before < {{ crm_setting('abc.b_max_cumulative_share') }} then 'B'
-            else 'C'
-        end as abc_class,
+        shares.cumulative_share,
+        -- a product with a target but no sales that month has no sales to classify: C
+        coalesce(shares.abc_class, 'C') as abc_class,
         case
             when shares.net_sales > 0
                 then round(shares.gross_margin / shares.net_sales, 4)

@@ -1,5 +1,6 @@
 """Customer-value assets: the customer tiers of each as-of date, computed in Polars from the
-dbt marts, with the tier migrations since the previous date and the customer composition."""
+dbt marts and the classes by cumulative share dbt computes, with the tier migrations since
+the previous date and the customer composition."""
 
 import dagster as dg
 import polars as pl
@@ -16,7 +17,7 @@ from pipelines.defs.customer_value.tier_migrations import tier_migrations
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
 from pipelines.defs.publishing.metadata import column_schema, frame_schema, published_columns
 from pipelines.defs.transform.assets import dbt_project
-from pipelines.defs.transform.keys import CUSTOMER_AR, CUSTOMER_FACTS
+from pipelines.defs.transform.keys import CUSTOMER_AR, CUSTOMER_FACTS, CUSTOMER_PARETO_CLASSES
 from pipelines.resources import CrmResource
 from pipelines.storage.tables import previous_as_of, read_as_of, write_as_of
 
@@ -46,7 +47,7 @@ def _spec(key: dg.AssetKey, description: str, deps: list[dg.AssetKey]) -> dg.Ass
             "grades (F6), RFM (F7), CLV (F8), value class (F9), dimension classes (F11), "
             "development class (F12) and the recommended treatment, with the configuration "
             "version that produced them.",
-            [CUSTOMER_FACTS, CUSTOMER_AR, CREDIT_RATINGS],
+            [CUSTOMER_FACTS, CUSTOMER_PARETO_CLASSES, CUSTOMER_AR, CREDIT_RATINGS],
         ),
         _spec(
             TIER_MIGRATIONS,
@@ -71,10 +72,11 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource):
     as_of = as_of_date(context)
     with crm.connect() as con:
         facts = read_as_of(con, "marts.customer_facts", as_of)
+        pareto = read_as_of(con, "intermediate.int_customer_pareto_classes", as_of)
         ar = read_as_of(con, "marts.customer_ar", as_of)
         ratings = read_as_of(con, "scoring.credit_ratings", as_of)
         complaints_landed = con.execute("select count(*) > 0 from raw.complaints").fetchone()[0]
-        tiers = score_customers(facts, ar, config, complaints_landed, ratings)
+        tiers = score_customers(facts, pareto, ar, config, complaints_landed, ratings)
         write_as_of(con, "scoring.customer_tiers", tiers, as_of)
         previous_date, previous = previous_as_of(con, "scoring.customer_tiers", as_of)
         migrations = tier_migrations(previous, tiers).with_columns(

@@ -1,4 +1,7 @@
-"""All customer tiers of one as-of date (F4-F9, F11, F12), applied in one place."""
+"""All customer tiers of one as-of date (F4-F9, F11, F12), applied in one place. The classes
+by cumulative share (ABC, F4; revenue and profit grades, F6) come computed from dbt
+(int_customer_pareto_classes, by the rule products are classified by too); the other tiers
+are computed here."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import polars as pl
 from pipelines.config import CrmConfig
 from pipelines.defs.customer_value.churn import churn_risk
 from pipelines.defs.customer_value.clv import score_clv
-from pipelines.defs.customer_value.pareto import abc_classes, grades
 from pipelines.defs.customer_value.rfm import rfm
 from pipelines.defs.customer_value.size_tiers import size_tiers
 from pipelines.defs.customer_value.value_classes import (
@@ -58,23 +60,29 @@ TIER_COLUMNS = [
     "config_version",
 ]
 
+# the columns of int_customer_pareto_classes the tiers publish as they are
+PARETO_COLUMNS = ["abc_class", "abc_rank", "abc_cumulative_share", "revenue_grade", "profit_grade"]
+
 
 def score_customers(
     facts: pl.DataFrame,
+    pareto: pl.DataFrame,
     ar: pl.DataFrame,
     config: CrmConfig,
     complaints_landed: bool,
     ratings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """customer_tiers rows for one as-of date from that date's customer facts, AR and
-    credit ratings (the credit class feeds the recommended treatment)."""
+    """customer_tiers rows for one as-of date from that date's customer facts, classes by
+    cumulative share (int_customer_pareto_classes), AR and credit ratings (the credit class
+    feeds the recommended treatment)."""
     ratings = (
         ratings.select("customer_id", "credit_class")
         if ratings is not None and not ratings.is_empty()
         else pl.DataFrame(schema={"customer_id": pl.String, "credit_class": pl.String})
     )
     frame = (
-        facts.join(
+        facts.join(pareto.select("customer_id", *PARETO_COLUMNS), on="customer_id", how="left")
+        .join(
             ar.select(
                 "customer_id",
                 "ar_balance",
@@ -93,7 +101,7 @@ def score_customers(
             monetary_12m=pl.col("net_sales_12m"),
         )
     )
-    frame = size_tiers(grades(abc_classes(frame, config.abc), config.grades), config.size_tier)
+    frame = size_tiers(frame, config.size_tier)
     frame = rfm(frame, config.rfm)
     frame = frame.join(score_clv(facts, config.clv), on="customer_id", how="left")
     frame = value_classes(frame.with_columns(*churn_risk(config.churn)), config.value_classes)

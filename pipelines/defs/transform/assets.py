@@ -71,6 +71,7 @@ MODEL_GROUPS = {
     **dict.fromkeys(
         [
             "customer_facts",
+            "int_customer_pareto_classes",
             "int_customer_mix_12m",
             "int_customer_order_intervals",
             "int_customer_complaints",

@@ -3,6 +3,7 @@
 import dagster as dg
 
 CUSTOMER_FACTS = dg.AssetKey(["marts", "customer_facts"])
+CUSTOMER_PARETO_CLASSES = dg.AssetKey(["intermediate", "int_customer_pareto_classes"])
 CUSTOMER_AR = dg.AssetKey(["marts", "customer_ar"])
 PRODUCT_PERFORMANCE = dg.AssetKey(["marts", "product_performance"])
 PAYMENT_BEHAVIOUR = dg.AssetKey(["marts", "customer_payment_behaviour"])
