@@ -1,4 +1,4 @@
-{# The AR ledger is incremental per customer (SPEC F21): a customer's invoices, credits,
+{# The AR ledger is incremental per customer (F21): a customer's invoices, credits,
    applications and items depend only on that customer's documents dated on or before the
    as-of date, so a run settles again only the customers whose documents changed.
    int_ar_ledger_customers keeps a fingerprint of each customer's documents and the time of

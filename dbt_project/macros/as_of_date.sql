@@ -1,5 +1,5 @@
 {#
-  The run's business date as a SQL date literal; windows are relative to it (SPEC §3).
+  The run's business date as a SQL date literal; windows are relative to it (docs/analyses.md#conventions).
 
   Taken from `--vars '{as_of_date: YYYY-MM-DD}'` when given (ad-hoc builds, unit tests), else
   from the CRM_AS_OF_DATE environment variable, which the pipeline sets for its dbt build.

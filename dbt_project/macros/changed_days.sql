@@ -1,4 +1,4 @@
-{# Incremental compact models (SPEC §4; daily cost independent of history). Every file of
+{# Incremental compact models (README.md#performance: the daily cost independent of history). Every file of
    a dated extract (sales, inventory) holds one business date, so the dates whose rows
    changed are the business dates of the files loaded (new or corrected) after the model's
    watermark: the latest delivery_manifest.loaded_at it has already seen, kept on its rows

@@ -1,4 +1,4 @@
-{# Channel inventory turnover (SPEC F16) of the months in `snapshots`, a relation of
+{# Channel inventory turnover (F16) of the months in `snapshots`, a relation of
    (customer_id, product_id, month, quantity_on_hand) holding the last snapshot of each month,
    and `sales` (customer_id, product_id, month, sales_quantity). Average inventory = (stock at
    month start + stock at month end) / 2, the month-start stock being the previous month's

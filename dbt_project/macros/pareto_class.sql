@@ -1,5 +1,5 @@
 {#
-  Classes by cumulative share (Pareto, ABC analysis; SPEC F4, F6, F14): the one rule behind
+  Classes by cumulative share (Pareto, ABC analysis; F4, F6, F14): the one rule behind
   the customer ABC class, the revenue and profit grades and the product ABC class.
 
   Rows are ranked by `value` descending (nulls last), then by `key`. The share of the

@@ -1,4 +1,4 @@
-{# Master data in force on the as-of date (SPEC §4): the whole latest snapshot delivered on
+{# Master data in force on the as-of date (docs/analyses.md#conventions): the whole latest snapshot delivered on
    or before it. Its date is looked up first and written into the query as a literal, so
    DuckDB reads only the row groups of that snapshot (raw rows are appended file by file)
    instead of every snapshot ever delivered. #}

@@ -1,6 +1,6 @@
 {{ config(meta={"dagster": {"ref": {"name": "customer_ar"}}}) }}
 
--- SPEC F21: the buckets minus unapplied credit equal invoices + reversals - receipts -
+-- F21: the buckets minus unapplied credit equal invoices + reversals - receipts -
 -- credit notes, for every customer, to the cent. Returns the customers where they differ.
 with documents as (
     select

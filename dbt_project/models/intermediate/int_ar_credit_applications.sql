@@ -4,7 +4,7 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
--- How each receipt and credit note settles invoices as of the run's date (SPEC F21), one row
+-- How each receipt and credit note settles invoices as of the run's date (F21), one row
 -- per credit x invoice it settles, with the amount applied:
 -- * directed: a credit that references an invoice of its customer settles it up to what the
 --   invoice's earlier referencing credits (doc_date, doc_id order) left open;

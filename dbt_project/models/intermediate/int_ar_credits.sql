@@ -4,7 +4,7 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
--- Receipts and credit notes as of the run's date (SPEC F21) with what is left of each after
+-- Receipts and credit notes as of the run's date (F21) with what is left of each after
 -- reversals: a reversal cancels (part of) the receipt it references, because the bounced
 -- money never arrived. `reversed_amount` beyond the receipt's amount is owed again (an item
 -- of its own in int_ar_items_aged). Incremental per customer (macros/ar_ledger.sql).

@@ -4,7 +4,7 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
--- Invoices as of the run's date (SPEC F21) with the due date in force: the latest extension
+-- Invoices as of the run's date (F21) with the due date in force: the latest extension
 -- (by doc_date, then doc_id) of the same customer dated on or before the as-of date sets it;
 -- an extension naming another customer's invoice moves nothing. Documents dated after the
 -- as-of date do not exist yet.

@@ -4,7 +4,7 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
--- The AR ledger's items (SPEC F21), whatever the as-of date's aging: every invoice, any
+-- The AR ledger's items (F21), whatever the as-of date's aging: every invoice, any
 -- reversal that cancels no known receipt (owed from its own date), and per customer the
 -- unapplied credit (a negative item with no due date). The sum of open_amount per customer
 -- is the AR balance; int_ar_items_aged ages them as of the run's date.

@@ -1,5 +1,5 @@
 {{ config(materialized='view') }}
--- The AR ledger's items (int_ar_items, SPEC F21) aged as of the run's date: days past the due
+-- The AR ledger's items (int_ar_items, F21) aged as of the run's date: days past the due
 -- date in force and the aging bucket of every open item (none for unapplied credit or a
 -- settled item). A view: aging is the only part of the ledger that depends on the as-of
 -- date, and it is cheap.

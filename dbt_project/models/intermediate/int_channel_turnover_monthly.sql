@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 -- Channel inventory turnover per customer x product x month up to the as-of date's month
--- (SPEC F16). Months before the as-of month are the same for every as-of date and come
+-- (F16). Months before the as-of month are the same for every as-of date and come
 -- from int_channel_turnover_whole_months; the as-of month is computed here from its
 -- snapshots and sales up to the as-of date, with the previous month's last snapshot as the
 -- start stock. The DC is not a channel. See macros/channel_turnover.sql for the formula.

@@ -3,7 +3,7 @@
     incremental_strategy='append',
     pre_hook="{{ delete_changed('month', turnover_months_to_rebuild()) }}",
 ) }}
--- Channel inventory turnover per customer x product x calendar month (SPEC F16) of every
+-- Channel inventory turnover per customer x product x calendar month (F16) of every
 -- delivered month, whole: a month before the as-of date's month holds the same figures for
 -- every as-of date, so it is kept. Incremental by month: a run rebuilds the months holding
 -- a sales or inventory date loaded since the last build, and the month after a changed

@@ -1,5 +1,5 @@
 -- Each customer's median gap between consecutive purchase days on or before the as-of date
--- (SPEC F19: a customer is at risk when the gap since the last order exceeds k times it).
+-- (F19: a customer is at risk when the gap since the last order exceeds k times it).
 -- A day with only returns (or zero quantities) is not a purchase.
 with order_days as (
     select customer_id, order_date

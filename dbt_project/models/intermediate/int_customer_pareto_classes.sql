@@ -5,7 +5,7 @@
     on_schema_change='append_new_columns',
     full_refresh=false,
 ) }}
--- The classes by cumulative share of every customer on the as-of date (SPEC F4, F6), by the
+-- The classes by cumulative share of every customer on the as-of date (F4, F6), by the
 -- rule products are classified by too (macros/pareto_class.sql): the ABC class with its
 -- rank and cumulative share by 12m net sales, and the revenue and profit grades by 12m net
 -- sales and 12m gross margin. The customer tiers read them (pipelines/defs/customer_value).

@@ -1,4 +1,4 @@
--- Inputs of key-account supply cover (SPEC F18) per customer x product on the as-of date:
+-- Inputs of key-account supply cover (F18) per customer x product on the as-of date:
 -- the channel stock on the customer's latest inventory snapshot on or before it (a product
 -- missing from that snapshot has a null stock here: an older figure is not carried forward,
 -- and scoring decides whether the ERP's omission means zero stock), and the sell-in (sales

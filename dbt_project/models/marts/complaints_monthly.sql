@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- Complaints per month received, type and severity up to the as-of date (SPEC F20): how many
+-- Complaints per month received, type and severity up to the as-of date (F20): how many
 -- came in, how many are still open at the as-of date, how long the resolved ones took and how
 -- satisfied the customers were. Rebuilt whole on every run; empty when the optional
 -- complaints extract has not landed.

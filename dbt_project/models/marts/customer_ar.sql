@@ -1,4 +1,4 @@
--- AR position per customer and as-of date (SPEC F21): balance, unapplied credit, overdue
+-- AR position per customer and as-of date (F21): balance, unapplied credit, overdue
 -- amount and the aging buckets, which add up to the open amount of invoices and reversals;
 -- ar_balance = sum of the buckets - unapplied_credit = invoices + reversals - receipts -
 -- credit notes. DSO = ar_balance / (net sales of the last 90 days / 90).

@@ -1,4 +1,4 @@
--- Customer facts (SPEC F1) per customer and as-of date. One row per customer in the master
+-- Customer facts (F1) per customer and as-of date. One row per customer in the master
 -- in force on the as-of date, plus any customer with sales or AR documents on or before it.
 -- "12m" is the trailing 365 days up to and including the as-of date; "prior 12m" the 365
 -- days before that. Orders, order days, active months and first/last order dates count

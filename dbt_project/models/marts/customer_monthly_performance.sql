@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- Transaction performance per customer and month up to the as-of date (SPEC F2): net sales,
+-- Transaction performance per customer and month up to the as-of date (F2): net sales,
 -- gross margin, orders, the customer's share of the company's sales that month, and the
 -- achievement against the customer's target where one exists (latest delivered target for
 -- the month). Achievement only for whole months inside the loaded sales history, null with

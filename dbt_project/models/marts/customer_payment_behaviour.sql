@@ -1,4 +1,4 @@
--- Payment behaviour per customer and as-of date (SPEC F22). Each invoice is paid in
+-- Payment behaviour per customer and as-of date (F22). Each invoice is paid in
 -- portions (int_ar_credit_applications): a portion is paid on its credit's date (or the
 -- invoice's, for credit that came first) and is late by the days from the due date in force
 -- to then; a portion still open past its due date is late by the days up to the as-of date

@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- Monthly retention (SPEC F19): of the customers who bought in the previous month, how many
+-- Monthly retention (F19): of the customers who bought in the previous month, how many
 -- bought again this month; customers lost (bought last month, not this one) and new (first
 -- purchase ever this month). Months up to the as-of date's month.
 with active as (

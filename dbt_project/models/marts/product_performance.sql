@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- Product performance per product and month up to the as-of date's month (SPEC F14-F17):
+-- Product performance per product and month up to the as-of date's month (F14-F17):
 -- sales composition with ABC class by the month's net sales, achievement vs the product's
 -- target (whole months of the loaded sales history only), gross margin rate, channel
 -- inventory turnover, cross ratio (margin rate x turnover) and contribution ratio (cross

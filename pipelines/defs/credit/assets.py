@@ -19,7 +19,7 @@ from pipelines.defs.credit.rating import CREDIT_CLASSES, CREDIT_RATING_COLUMNS, 
 from pipelines.defs.customer_value.keys import CUSTOMER_TIERS
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
 from pipelines.defs.publishing.columns import COLUMNS
-from pipelines.defs.publishing.metadata import column_schema, frame_schema, published_columns
+from pipelines.defs.publishing.metadata import published_columns, table_result, table_spec
 from pipelines.defs.transform.assets import dbt_project
 from pipelines.defs.transform.keys import (
     CREDIT_REVIEWS,
@@ -61,25 +61,11 @@ COLUMNS_OF = {
 
 
 def _spec(key: dg.AssetKey, description: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key,
-        deps=deps,
-        description=description,
-        group_name="credit",
-        kinds={"polars", "duckdb"},
-        metadata={"dagster/column_schema": column_schema(COLUMNS_OF[key.path[-1]])},
-    )
+    return table_spec(key, description, deps, "credit", COLUMNS_OF[key.path[-1]])
 
 
 def _result(key: dg.AssetKey, frame: pl.DataFrame, **metadata) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        asset_key=key,
-        metadata={
-            "dagster/row_count": frame.height,
-            "dagster/column_schema": frame_schema(frame, COLUMNS_OF[key.path[-1]]),
-            **metadata,
-        },
-    )
+    return table_result(key, frame, COLUMNS_OF[key.path[-1]], **metadata)
 
 
 @dg.multi_asset(

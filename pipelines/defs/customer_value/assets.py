@@ -15,7 +15,7 @@ from pipelines.defs.customer_value.keys import (
 )
 from pipelines.defs.customer_value.tier_migrations import tier_migrations
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
-from pipelines.defs.publishing.metadata import column_schema, frame_schema, published_columns
+from pipelines.defs.publishing.metadata import published_columns, table_result, table_spec
 from pipelines.defs.transform.assets import dbt_project
 from pipelines.defs.transform.keys import CUSTOMER_AR, CUSTOMER_FACTS, CUSTOMER_PARETO_CLASSES
 from pipelines.resources import CrmResource
@@ -28,14 +28,7 @@ COLUMNS_OF = {
 
 
 def _spec(key: dg.AssetKey, description: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key,
-        deps=deps,
-        description=description,
-        group_name="customer_value",
-        kinds={"polars", "duckdb"},
-        metadata={"dagster/column_schema": column_schema(COLUMNS_OF[key.path[-1]])},
-    )
+    return table_spec(key, description, deps, "customer_value", COLUMNS_OF[key.path[-1]])
 
 
 @dg.multi_asset(
@@ -89,11 +82,11 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource):
     if not complaints_landed:
         context.log.info("complaints extract has not landed: satisfaction_band is unknown")
     counts = tiers.group_by("abc_class").len().sort("abc_class")
-    yield dg.MaterializeResult(
-        asset_key=CUSTOMER_TIERS,
-        metadata={
-            "dagster/row_count": tiers.height,
-            "dagster/column_schema": frame_schema(tiers, COLUMNS_OF["customer_tiers"]),
+    yield table_result(
+        CUSTOMER_TIERS,
+        tiers,
+        COLUMNS_OF["customer_tiers"],
+        **{
             "config_version": config.version,
             "abc_counts": dg.MetadataValue.json(dict(counts.iter_rows())),
             "size_tier_counts": dg.MetadataValue.json(
@@ -105,11 +98,11 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource):
             "clv_scored": int(tiers["clv_12m"].is_not_null().sum()),
         },
     )
-    yield dg.MaterializeResult(
-        asset_key=TIER_MIGRATIONS,
-        metadata={
-            "dagster/row_count": migrations.height,
-            "dagster/column_schema": frame_schema(migrations, COLUMNS_OF["tier_migrations"]),
+    yield table_result(
+        TIER_MIGRATIONS,
+        migrations,
+        COLUMNS_OF["tier_migrations"],
+        **{
             "previous_as_of_date": str(previous_date),
             "migrations": dg.MetadataValue.json(
                 {
@@ -122,10 +115,4 @@ def customer_tiers(context: dg.AssetExecutionContext, crm: CrmResource):
             ),
         },
     )
-    yield dg.MaterializeResult(
-        asset_key=CUSTOMER_COMPOSITION,
-        metadata={
-            "dagster/row_count": composition.height,
-            "dagster/column_schema": frame_schema(composition, COLUMNS_OF["customer_composition"]),
-        },
-    )
+    yield table_result(CUSTOMER_COMPOSITION, composition, COLUMNS_OF["customer_composition"])

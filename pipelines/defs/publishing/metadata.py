@@ -79,3 +79,36 @@ def published_schemas(
             columns[table][column] = comment or ""
             types[table][column] = data_type
     return {table: column_schema(columns[table], types[table]) for table in tables}
+
+
+def table_spec(
+    key: dg.AssetKey,
+    description: str,
+    deps: list[dg.AssetKey],
+    group: str,
+    columns: Mapping[str, str],
+) -> dg.AssetSpec:
+    """The spec of a table a Polars rule writes into the working database: its lineage, its
+    domain and the column schema BI tools will read."""
+    return dg.AssetSpec(
+        key,
+        deps=deps,
+        description=description,
+        group_name=group,
+        kinds={"polars", "duckdb"},
+        metadata={"dagster/column_schema": column_schema(columns)},
+    )
+
+
+def table_result(
+    key: dg.AssetKey, frame: pl.DataFrame, columns: Mapping[str, str], **metadata
+) -> dg.MaterializeResult:
+    """What a step wrote to the table of `key`: its rows, its schema, and `metadata`."""
+    return dg.MaterializeResult(
+        asset_key=key,
+        metadata={
+            "dagster/row_count": frame.height,
+            "dagster/column_schema": frame_schema(frame, columns),
+            **metadata,
+        },
+    )
