@@ -1,7 +1,7 @@
 # Everyday verbs. Only python3 (3.11) is needed: uv is bootstrapped into .tools/ and the
 # locked dependencies are installed into .venv/, compiled to bytecode once (where
 # PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile Dagster, dbt and GX
-# again: about 10 s of each run).
+# again, seconds of each run).
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv

@@ -25,8 +25,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# A run holding the lock on another host for longer than this is taken for dead (the
-# longest benchmarked run, L, takes about 20 minutes).
+# A run holding the lock on another host for longer than this is taken for dead: many
+# times the longest benchmarked run (the README's benchmark table).
 STALE_AFTER = timedelta(hours=12)
 # How often a run that waits for the lock tries again.
 POLL_SECONDS = 5.0

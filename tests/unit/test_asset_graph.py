@@ -9,6 +9,7 @@ import re
 import dagster as dg
 import pytest
 
+from pipelines.config import load_config
 from pipelines.definitions import defs
 from pipelines.defs.credit.flags import CREDIT_FLAG_COLUMNS
 from pipelines.defs.credit.rating import CREDIT_RATING_COLUMNS, SCORECARD_COLUMNS
@@ -18,6 +19,7 @@ from pipelines.defs.publishing.columns import COLUMNS
 from pipelines.defs.publishing.publish import PER_AS_OF_TABLES, PUBLISHED_TABLES
 from pipelines.defs.supply.cover import SUPPLY_COVER_COLUMNS, SUPPLY_RISK_COLUMNS
 from pipelines.defs.transform.assets import dbt_project
+from pipelines.settings import PROJECT_ROOT
 
 GRAPH = defs.resolve_asset_graph()
 KEYS = {key.to_user_string(): key for key in GRAPH.get_all_asset_keys()}
@@ -71,7 +73,7 @@ def test_a_published_table_has_its_columns_described_and_its_sources(table: str)
     assert [c.name for c in columns if not (c.description or "").strip()] == []
     if table in RULE_COLUMNS:
         assert names == RULE_COLUMNS[table]
-    elif table in COLUMNS:  # a Python table: the columns described in columns.py
+    elif table in COLUMNS:  # a Python table: the columns its tables.yml describes
         assert names == list(COLUMNS[table])
     else:  # built by dbt: the columns of its YAML
         assert names == _dbt_columns(table)
@@ -196,9 +198,7 @@ def test_assets_are_grouped_by_domain():
 
 
 def test_descriptions_say_the_values_configured():
-    from pipelines.config import load_config
     from pipelines.defs.publishing.columns import rendered
-    from pipelines.settings import PROJECT_ROOT
 
     config = load_config(PROJECT_ROOT / "config" / "crm.yaml")
     assert "A up to 80% cumulative share, B up to 95%" in COLUMNS["customer_tiers"]["abc_class"]
@@ -213,3 +213,36 @@ def test_descriptions_say_the_values_configured():
     assert "(120 days with fewer than two order days)" in described["is_churn_risk"]
     left = [f"{t}.{c}" for t, cols in COLUMNS.items() for c, text in cols.items() if "{" in text]
     assert left == []
+
+
+def test_every_published_table_is_described_once_with_the_values_configured():
+    """The dbt YAML and the domains' tables.yml are one catalogue: every published table has
+    its description in exactly one of them, and a configured value a dbt description names
+    is filled in as in the Python ones."""
+    from pipelines.defs.publishing.columns import (
+        _catalogue,
+        published_descriptions,
+        render,
+        table_description,
+    )
+    from pipelines.defs.transform.manifest import model_meta
+
+    manifest = dbt_project.manifest_path
+    for table in [*PUBLISHED_TABLES, "publication", "publication_history"]:
+        in_python = table in _catalogue()
+        in_dbt = bool(model_meta(manifest, table).get("published_description"))
+        assert in_python != in_dbt, table
+        text = table_description(table, manifest)
+        assert text.strip() and "{c." not in text, table
+        columns = published_descriptions(table, manifest)
+        assert [c for c, d in columns.items() if "{c." in d] == [], table
+    bounced = published_descriptions("credit_flags", manifest)["bounced_payments_90d"]
+    assert bounced == "Reversals (bounced receipts) dated in the last 90 days."
+    config = load_config(PROJECT_ROOT / "config" / "crm.yaml")
+    longer = config.model_copy(
+        update={"credit": config.credit.model_copy(update={"bounced_lookback_days": 120})}
+    )
+    assert render("the last {c.credit.bounced_lookback_days} days", longer) == "the last 120 days"
+    assert render("{c.abc.a_max_cumulative_share:.0%}, {not a setting}", config) == (
+        "80%, {not a setting}"
+    )

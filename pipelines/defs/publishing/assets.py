@@ -24,7 +24,7 @@ from pipelines.defs.ingestion.assets import DELIVERY_MANIFEST, REJECTED_ROWS
 from pipelines.defs.operations.notify import notify
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
 from pipelines.defs.prospects.keys import PROSPECT_GRADES
-from pipelines.defs.publishing.columns import TABLES
+from pipelines.defs.publishing.columns import table_description
 from pipelines.defs.publishing.metadata import (
     column_schema,
     markdown_text,
@@ -83,7 +83,7 @@ def _table_spec(table: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         PUBLISHED[table],
         deps=PUBLISHED_FROM[table],
-        description=f"{markdown_text(TABLES[table])} {how}",
+        description=f"{markdown_text(table_description(table, dbt_project.manifest_path))} {how}",
         group_name="publishing",
         kinds={"duckdb"},
         metadata={

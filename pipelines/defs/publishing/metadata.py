@@ -1,6 +1,7 @@
 """Column schemas for the Dagster UI (`dagster/column_schema`), built from the descriptions
-BI tools see: columns.py for the tables built in Python, the dbt YAML (through the
-manifest) for the dbt models, exactly as publish.py writes them as DuckDB comments.
+BI tools see (the catalogue columns.py reads: each domain's tables.yml for the tables built
+in Python, the dbt YAML through the manifest for the dbt models), exactly as publish.py
+writes them as DuckDB comments.
 
 Definitions carry the schema known before a run (the types are `?` until then, as for the
 dbt models); every materialization carries the schema of what it wrote, with its types.

@@ -24,9 +24,9 @@ import duckdb
 
 from pipelines.defs.customer_value.tier_migrations import DIMENSIONS, EVIDENCE
 from pipelines.defs.publishing.columns import (
-    TABLES,
     current_view_description,
     published_descriptions,
+    table_description,
     with_key,
 )
 from pipelines.settings import duckdb_memory_limit
@@ -191,11 +191,13 @@ def _comment(con: duckdb.DuckDBPyConnection, dbt_manifest: Path | None) -> None:
     """COMMENT ON every published table and view, with the table's key, and on every column
     that has a description (a view's columns are described as its table's)."""
     described = {}
-    for table, text in TABLES.items():
+    for table in [*PUBLISHED_TABLES, "publication", "publication_history"]:
+        text = with_key(table_description(table, dbt_manifest), KEYS.get(table))
         described[table] = published_descriptions(table, dbt_manifest)
-        _comment_on(con, "table", table, with_key(text, KEYS.get(table)), described[table])
+        _comment_on(con, "table", table, text, described[table])
     for view, table in CURRENT_VIEWS.items():
-        _comment_on(con, "view", view, current_view_description(table), described[table])
+        description = current_view_description(table, dbt_manifest)
+        _comment_on(con, "view", view, description, described[table])
 
 
 def _relations(con: duckdb.DuckDBPyConnection, kind: str) -> set[str]:

@@ -31,7 +31,7 @@ class CrmDbtCliResource(DbtCliResource):
     a `dbt --version` subprocess (the version of the dbt-core installed beside us is read
     from its package metadata instead) and an in-process dbt adapter, which dagster-dbt
     opens only to fetch row counts and column schemas (`_with_row_counts` counts the rows
-    of the as-of date itself). Together about 4-6 s of every run; the behaviour of `cli()`
+    of the as-of date itself). Together a few seconds of every run; the behaviour of `cli()`
     is otherwise unchanged. tests/unit/test_operations.py fails if a dagster-dbt upgrade
     renames what is overridden here."""
 
@@ -128,7 +128,7 @@ def keep_parsed_project(invocation_target: Path) -> None:
     dagster-dbt seeds each invocation's target folder with the project's
     partial_parse.msgpack, but dbt writes its updated parse into the invocation's folder. The
     seed comes from `dbt parse` without the pipeline's --vars, so without this every build
-    would parse the whole project again (about 3 s). dbt itself checks the kept parse
+    would parse the whole project again (seconds, every run). dbt itself checks the kept parse
     against the files, vars, profile and environment of the next build and re-parses what
     differs."""
     project = Path(dbt_project.project_dir)

@@ -25,6 +25,12 @@ def model_columns(manifest: Path, model: str) -> dict[str, str]:
     return {c: meta.get("description", "") for c, meta in node.get("columns", {}).items()}
 
 
+def model_meta(manifest: Path, model: str) -> dict:
+    """The `meta` a dbt model's YAML gives it under `config:` (empty: none, or no such model)."""
+    node = nodes(manifest).get(f"model.crm.{model}", {})
+    return node.get("config", {}).get("meta", {}) or node.get("meta", {})
+
+
 def materialized_tables(manifest: Path) -> dict[str, tuple[str, str]]:
     """unique_id -> (schema, table) of every model dbt materializes as a table (not a view)."""
     return {
