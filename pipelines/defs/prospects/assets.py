@@ -6,7 +6,7 @@ from pipelines.defs.customer_value.keys import CUSTOMER_TIERS
 from pipelines.defs.partitions import as_of_date, as_of_partitions, one_date_per_run
 from pipelines.defs.prospects.grading import grade_prospects
 from pipelines.defs.prospects.keys import PROSPECT_GRADES
-from pipelines.defs.publishing.metadata import column_schema, frame_schema, published_columns
+from pipelines.defs.publishing.metadata import column_schema, published_columns, table_result
 from pipelines.defs.transform.assets import dbt_project
 from pipelines.defs.transform.keys import CUSTOMERS_IN_FORCE, PROSPECTS_IN_FORCE
 from pipelines.resources import CrmResource
@@ -40,13 +40,12 @@ def prospect_grades(context: dg.AssetExecutionContext, crm: CrmResource) -> dg.M
         write_as_of(con, "scoring.prospect_grades", grades, as_of)
     if prospects.is_empty():
         context.log.info(f"prospects extract has not landed: no prospect grades for {as_of}")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": grades.height,
-            "dagster/column_schema": frame_schema(grades, COLUMNS),
-            "grades": dg.MetadataValue.json(
-                dict(grades.group_by("prospect_grade").len().sort("prospect_grade").iter_rows())
-            ),
-            "config_version": config.version,
-        }
+    return table_result(
+        PROSPECT_GRADES,
+        grades,
+        COLUMNS,
+        grades=dg.MetadataValue.json(
+            dict(grades.group_by("prospect_grade").len().sort("prospect_grade").iter_rows())
+        ),
+        config_version=config.version,
     )
