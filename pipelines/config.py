@@ -101,6 +101,7 @@ class ClvConfig(_Strict):
     horizon_months: int = Field(ge=1, le=120)
     month_days: int = Field(ge=1)
     monthly_discount_rate: float = Field(ge=0, lt=1)
+    fit_sample_customers: int = Field(default=250_000, ge=1_000)
 
 
 class ValueClassConfig(_Strict):

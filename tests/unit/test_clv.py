@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from datetime import date
 
@@ -14,6 +15,7 @@ from pipelines.defs.customer_value.clv import (
     expected_spend,
     fit_beta_geo,
     fit_gamma_gamma,
+    fit_sample,
     p_alive,
     score_clv,
 )
@@ -211,3 +213,29 @@ def test_margin_rate_of_clv_where_12m_has_none(config):
         # both are rounded to the cent, and the base's rounding is scaled by the ratio
         tolerance = 0.005 * (1 + ratio) + 1e-9
         assert scored[customer_id] == pytest.approx(base[customer_id] * ratio, abs=tolerance)
+
+
+def test_above_the_sample_size_the_models_are_fitted_on_a_hash_sample_and_all_are_scored(config):
+    facts = _facts(1_500, seed=11)
+    cfg = config.clv.model_copy(update={"fit_sample_customers": 1_000})
+    scored = score_clv(facts, cfg).sort("customer_id")
+    assert scored.height == 1_500 and scored["clv_12m"].null_count() == 0
+    # the sample: the 1,000 smallest BLAKE2b hashes of the ids, whatever the order of rows
+    by_hash = sorted(
+        facts["customer_id"],
+        key=lambda c: hashlib.blake2b(c.encode(), digest_size=8).digest(),
+    )[:1_000]
+    shuffled = facts.sample(fraction=1.0, shuffle=True, seed=5)
+    assert sorted(fit_sample(shuffled, 1_000)["customer_id"]) == sorted(by_hash)
+    # every customer is scored with the parameters of the sample's fit: the customers
+    # outside it score as they would with the models fitted on the sample alone
+    sample = facts.filter(pl.col("customer_id").is_in(by_hash))
+    alone = score_clv(sample, config.clv).sort("customer_id")
+    inside = scored.filter(pl.col("customer_id").is_in(by_hash))
+    assert inside["clv_12m"].to_list() == alone["clv_12m"].to_list()
+    assert inside["p_alive"].to_list() == alone["p_alive"].to_list()
+    # and the sample is only taken above the size: below it, all buyers are fitted
+    assert fit_sample(facts, 1_500).equals(facts)
+    assert score_clv(facts, config.clv).sort("customer_id")["clv_12m"].to_list() != (
+        scored["clv_12m"].to_list()
+    )

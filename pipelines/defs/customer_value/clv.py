@@ -14,6 +14,7 @@ likelihoods. The tests reproduce the published CDNOW estimates and lifetimes' ow
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,10 +183,27 @@ def expected_spend(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np
     return np.where(repeat, p * (v + x * safe_m) / (p * x + q - 1), params.population_mean_spend)
 
 
+def fit_sample(buyers: pl.DataFrame, size: int) -> pl.DataFrame:
+    """The buyers the models are fitted on: all of them up to `size`, else the `size` whose
+    customer id has the smallest BLAKE2b hash: a uniform sample, the same whatever the
+    order of the rows, the run or the library versions."""
+    if buyers.height <= size:
+        return buyers
+    keys = buyers["customer_id"].map_elements(
+        lambda customer_id: int.from_bytes(
+            hashlib.blake2b(customer_id.encode("utf-8"), digest_size=8).digest(), "big"
+        ),
+        return_dtype=pl.UInt64,
+    )
+    return buyers.with_columns(_key=keys).sort("_key", "customer_id").head(size).drop("_key")
+
+
 def score_clv(facts: pl.DataFrame, cfg: ClvConfig) -> pl.DataFrame:
     """p_alive, expected_purchases_365d, expected_spend and clv_12m per customer (F8).
 
-    Customers the models cannot score get nulls and `clv_null_reason`, never zeros.
+    Customers the models cannot score get nulls and `clv_null_reason`, never zeros. Above
+    `cfg.fit_sample_customers` buyers the models are fitted on a hash sample of them
+    (`fit_sample`) and every buyer is scored.
     """
     frame = facts.select(
         "customer_id",
@@ -233,9 +251,13 @@ def score_clv(facts: pl.DataFrame, cfg: ClvConfig) -> pl.DataFrame:
     if buyers.height < 10 or repeat.height < 5:
         return empty
     x, t_x, T = (buyers[c].to_numpy() for c in ("frequency", "recency", "T"))
+    fitted = fit_sample(buyers, cfg.fit_sample_customers)
+    fitted_repeat = fitted.filter((pl.col("frequency") > 0) & (pl.col("monetary") > 0))
     try:
-        bg = fit_beta_geo(x, t_x, T)
-        gg = fit_gamma_gamma(repeat["frequency"].to_numpy(), repeat["monetary"].to_numpy())
+        bg = fit_beta_geo(*(fitted[c].to_numpy() for c in ("frequency", "recency", "T")))
+        gg = fit_gamma_gamma(
+            fitted_repeat["frequency"].to_numpy(), fitted_repeat["monetary"].to_numpy()
+        )
     except ValueError as exc:
         return empty.with_columns(
             clv_null_reason=pl.when(pl.col("clv_null_reason") == "no purchases")
