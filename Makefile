@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: setup browser run test bench lint format ui clean
+.PHONY: setup browser java run test bench lint format ui clean
 
 setup: $(VENV)/.synced
 
@@ -19,8 +19,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# --group spark: pyspark and dbt-spark, for the dbt project on Spark (profiles target
+# spark_local and its test); about 350 MB of the venv, most of it pyspark's bundled jars
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --compile-bytecode --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')"
+	$(UV) sync --frozen --group spark --compile-bytecode --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')"
 	touch $@
 
 ## run: build the warehouse for the latest landed business date (demo data if nothing landed)
@@ -43,8 +45,16 @@ browser:
 		 >/dev/null) || echo "could not install chromium: the report rendering test will skip"; \
 	else echo "no chromium and no root apt-get: the report rendering test will skip"; fi; }
 
-## test: the whole test suite (unit and integration)
-test: setup browser
+## java: Debian's OpenJDK 17, for the dbt project on a local Spark (root + apt)
+java:
+	@command -v java >/dev/null 2>&1 || \
+	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		 openjdk-17-jre-headless >/dev/null) || echo "could not install Java: the Spark tests will skip"; \
+	else echo "no java and no root apt-get: the Spark tests will skip"; fi; }
+
+## test: the whole test suite (unit and integration; the Spark engine's too)
+test: setup browser java
 	$(BIN)/pytest
 
 ## bench: time the pipeline against plain DuckDB floors (SIZES=S,M,L), then the one-day run

@@ -21,11 +21,24 @@
     {%- if since is none -%}
         true
     {%- else -%}
+        {{- adapter.dispatch('ledger_customers_changed_since')(column, since) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__ledger_customers_changed_since(column, since) -%}
         {{ column }} in (
             select customer_id from {{ ref('int_ar_ledger_customers') }}
             where ledger_built_at > cast('{{ since }}' as timestamp)
         )
-    {%- endif -%}
+{%- endmacro %}
+
+{# Spark overwrites whole buckets of customers (ledger_bucket): every customer of a bucket
+   holding a changed one is settled again. #}
+{% macro spark__ledger_customers_changed_since(column, since) -%}
+        {{ ledger_bucket(column) }} in (
+            select customer_bucket from {{ ref('int_ar_ledger_customers') }}
+            where ledger_built_at > cast('{{ since }}' as timestamp)
+        )
 {%- endmacro %}
 
 {# The same customers' rows of a parent ledger model (one built before this one). The
@@ -45,6 +58,15 @@
    A table built before the ledger was incremental gets its watermark column first (DuckDB
    cannot alter a table after deleting from it in the same transaction) and is rebuilt. #}
 {% macro delete_ledger_customers() -%}
+    {{ return(adapter.dispatch('delete_ledger_customers')()) }}
+{%- endmacro %}
+
+{# Spark: insert_overwrite replaces the buckets settled again, and Parquet tables cannot delete #}
+{% macro spark__delete_ledger_customers() -%}
+    select 1
+{%- endmacro %}
+
+{% macro default__delete_ledger_customers() -%}
     {%- if execute and is_incremental() -%}
         {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
         {%- if 'ledger_through' not in names -%}
@@ -59,4 +81,19 @@
 {# The watermark the rows built now carry: the latest change the fingerprints have seen. #}
 {% macro ledger_through() -%}
     (select max(ledger_built_at) from {{ ref('int_ar_ledger_customers') }})
+{%- endmacro %}
+
+{# On Spark the ledger models are partitioned by a bucket of the customer (16 of them), the
+   unit insert_overwrite replaces: Parquet tables cannot delete single customers. #}
+{% macro ledger_bucket(column='customer_id') -%}
+    pmod(xxhash64({{ column }}), 16)
+{%- endmacro %}
+
+{# `, <bucket> as customer_bucket` on Spark (`<bucket> as customer_bucket,` with
+   leading=false, for a line of its own in a select list), the partition column of a ledger
+   model; nothing on DuckDB, whose ledger models delete and append single customers. #}
+{% macro ledger_bucket_column(column='customer_id', leading=true) -%}
+    {%- if target.type == 'spark' -%}
+        {{- ', ' if leading }}{{ ledger_bucket(column) }} as customer_bucket{{ '' if leading else ',' }}
+    {%- endif -%}
 {%- endmacro %}

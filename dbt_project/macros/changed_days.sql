@@ -12,7 +12,7 @@
         {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
         {%- if column in names -%}
             {%- set result = run_query(
-                "select cast(max(" ~ column ~ ") as varchar) from " ~ this
+                "select cast(max(" ~ column ~ ") as string) from " ~ this
             ) -%}
             {{ return(result.columns[0].values()[0]) }}
         {%- endif -%}
@@ -26,7 +26,7 @@
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set since = watermark() -%}
     {%- set query -%}
-        select distinct cast(business_date as varchar)
+        select distinct cast(business_date as string)
         from {{ source('raw', 'delivery_manifest') }}
         where extract in ('{{ extracts | join("', '") }}')
         {%- if since is not none %}
@@ -85,6 +85,15 @@
 {# Pre-hook of a compact model: delete the rows of the `dates` (days, or first days of
    months) about to be rebuilt before the model appends them again. #}
 {% macro delete_changed(column, dates) -%}
+    {{ return(adapter.dispatch('delete_changed')(column, dates)) }}
+{%- endmacro %}
+
+{# Spark: insert_overwrite replaces the partitions rebuilt, and Parquet tables cannot delete #}
+{% macro spark__delete_changed(column, dates) -%}
+    select 1
+{%- endmacro %}
+
+{% macro default__delete_changed(column, dates) -%}
     {%- if execute and is_incremental() -%}
         delete from {{ this }} where {{ date_in(column, dates) }}
     {%- else -%}

@@ -6,9 +6,10 @@
 {% macro channel_turnover(snapshots, sales) -%}
 select
     *,
-    (stock_start + stock_end) / 2 as average_inventory,
+    cast(stock_start + stock_end as double) / 2 as average_inventory,
     case when (stock_start + stock_end) > 0
-        then round(sales_quantity / ((stock_start + stock_end) / 2), 4) end as turnover,
+        then {% call round_double(4) %}cast(sales_quantity as double) / (cast(stock_start + stock_end as double) / 2){% endcall %}
+    end as turnover
 from (
     select
         month_ends.customer_id,
@@ -17,7 +18,7 @@ from (
         case when month_ends.previous_month = month_ends.month - interval 1 month
             then month_ends.stock_start end as stock_start,
         month_ends.stock_end,
-        coalesce(sales.sales_quantity, 0) as sales_quantity,
+        coalesce(sales.sales_quantity, 0) as sales_quantity
     from (
         select
             customer_id,
@@ -28,7 +29,7 @@ from (
                 partition by customer_id, product_id order by month
             ) as stock_start,
             lag(month) over (partition by customer_id, product_id order by month)
-                as previous_month,
+                as previous_month
         from {{ snapshots }}
     ) as month_ends
     left join {{ sales }} as sales using (customer_id, product_id, month)
@@ -38,17 +39,22 @@ from (
 {# The last channel snapshot of each customer, product and month among the inventory rows
    matching `where` (the DC is not a channel). #}
 {% macro month_end_snapshots(where) -%}
-select
-    customer_id,
-    product_id,
-    date_trunc('month', snapshot_date)::date as month,
-    quantity_on_hand,
-from {{ ref('stg_erp__inventory') }}
-where not is_distribution_centre and {{ where }}
-qualify row_number() over (
-    partition by customer_id, product_id, date_trunc('month', snapshot_date)
-    order by snapshot_date desc
-) = 1
+{#- a row_number subquery, as Spark 3.5 has no QUALIFY -#}
+select customer_id, product_id, month, quantity_on_hand
+from (
+    select
+        customer_id,
+        product_id,
+        cast(date_trunc('month', snapshot_date) as date) as month,
+        quantity_on_hand,
+        row_number() over (
+            partition by customer_id, product_id, date_trunc('month', snapshot_date)
+            order by snapshot_date desc
+        ) as snapshot_rank
+    from {{ ref('stg_erp__inventory') }}
+    where not is_distribution_centre and {{ where }}
+)
+where snapshot_rank = 1
 {%- endmacro %}
 
 {# Months of int_channel_turnover_whole_months to rebuild: those holding a sales or
@@ -63,5 +69,5 @@ qualify row_number() over (
    inventory of the customers that held stock. Use with `group by product_id, month`. #}
 {% macro channel_turnover_per_product() -%}
         sum(sales_quantity) filter (where average_inventory > 0) as channel_sales_quantity,
-        sum(average_inventory) filter (where average_inventory > 0) as channel_average_inventory,
+        sum(average_inventory) filter (where average_inventory > 0) as channel_average_inventory
 {%- endmacro %}

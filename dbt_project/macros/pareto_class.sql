@@ -48,9 +48,9 @@
 {# The share of the positive total up to and including this row, rounded to 6 decimals
    (DOUBLE); null when the partition has no positive value or the row has no value. #}
 {% macro pareto_cumulative_share(value, positive_before, positive_total) -%}
-    case when {{ value }} is not null then round(
-        ({{ positive_before }} + greatest({{ value }}, 0)) / nullif({{ positive_total }}, 0), 6
-    ) end
+    case when {{ value }} is not null then {% call round_double(6) %}
+        cast({{ positive_before }} + greatest({{ value }}, 0) as double)
+        / nullif({{ positive_total }}, 0){% endcall %} end
 {%- endmacro %}
 
 {# The class: `bounds` is a list of (class, maximum cumulative share before) pairs, in

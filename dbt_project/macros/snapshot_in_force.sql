@@ -6,7 +6,7 @@
 {%- set latest = none -%}
 {%- if execute -%}
     {%- set result = run_query(
-        "select cast(max(snapshot_date) as varchar) from " ~ ref(staging_model)
+        "select cast(max(snapshot_date) as string) from " ~ ref(staging_model)
         ~ " where snapshot_date <= " ~ as_of_date()
     ) -%}
     {%- set latest = result.columns[0].values()[0] -%}

@@ -10,36 +10,36 @@
      date / the whole month's target (how far along the month is). #}
 {% macro target_achievement_columns(net_sales, target, month, history='history') -%}
         {%- set first_whole_month -%}
-            (case when day({{ history }}.first_sales_date) = 1
+            cast((case when day({{ history }}.first_sales_date) = 1
                 then {{ history }}.first_sales_date
                 else date_trunc('month', {{ history }}.first_sales_date) + interval 1 month
-            end)::date
+            end) as date)
         {%- endset -%}
         {%- set in_progress -%}
-            ({{ month }} = date_trunc('month', {{ history }}.as_of_date)::date
+            ({{ month }} = cast(date_trunc('month', {{ history }}.as_of_date) as date)
                 and {{ history }}.as_of_date < last_day({{ history }}.as_of_date))
         {%- endset %}
         case when {{ target }} > 0 and {{ month }} >= {{ first_whole_month }}
                 and not {{ in_progress }}
-            then round({{ net_sales }} / {{ target }}, 4)
+            then {% call round_double(4) %}cast({{ net_sales }} as double) / {{ target }}{% endcall %}
         end as target_achievement,
         case
             when {{ target }} is null then 'no target for the month'
             when {{ target }} <= 0 then 'target not positive'
             when {{ history }}.first_sales_date is null then 'no sales loaded'
-            when {{ month }} < date_trunc('month', {{ history }}.first_sales_date)::date
+            when {{ month }} < cast(date_trunc('month', {{ history }}.first_sales_date) as date)
                 then 'before the loaded sales history (it starts '
-                    || strftime({{ history }}.first_sales_date, '%Y-%m-%d') || ')'
+                    || cast({{ history }}.first_sales_date as string) || ')'
             when {{ month }} < {{ first_whole_month }}
                 then 'month only partly loaded (the sales history starts '
-                    || strftime({{ history }}.first_sales_date, '%Y-%m-%d') || ')'
+                    || cast({{ history }}.first_sales_date as string) || ')'
             when {{ in_progress }}
                 then 'month in progress (sales to '
-                    || strftime({{ history }}.as_of_date, '%Y-%m-%d')
+                    || cast({{ history }}.as_of_date as string)
                     || '): see target_achievement_to_date'
         end as target_achievement_note,
         case when {{ target }} > 0 and {{ month }} >= {{ first_whole_month }}
                 and {{ in_progress }}
-            then round({{ net_sales }} / {{ target }}, 4)
-        end as target_achievement_to_date,
+            then {% call round_double(4) %}cast({{ net_sales }} as double) / {{ target }}{% endcall %}
+        end as target_achievement_to_date
 {%- endmacro %}

@@ -14,8 +14,9 @@
     ) -%}
     {%- if passes is none -%}{{ return(none) }}{%- endif -%}
     {%- set result = run_query(
-        "select cast(passed_through as varchar) from " ~ passes
+        "select cast(passed_through as string) from " ~ passes
         ~ " where test_key = '" ~ unique_in_latest_build_key(model, columns) ~ "'"
+        ~ " order by recorded_at desc limit 1"
     ) -%}
     {{ return(result.columns[0].values()[0] if result.rows | length > 0 else none) }}
 {%- endmacro %}
@@ -39,19 +40,44 @@
             {%- set kwargs = metadata['kwargs'] -%}
             {%- set key = unique_in_latest_build_key(relation, kwargs['columns']) -%}
             {%- do statements.append(
-                "insert or replace into " ~ target.schema ~ ".unique_in_latest_build_passes "
-                ~ "select '" ~ key ~ "', cast(max(" ~ kwargs.get('watermark', 'changes_through')
-                ~ ") as timestamp), current_timestamp from " ~ relation ~ ";"
+                "select '" ~ key ~ "', cast(max(" ~ kwargs.get('watermark', 'changes_through')
+                ~ ") as timestamp), current_timestamp from " ~ relation
             ) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if statements -%}
+        {{ return(adapter.dispatch('write_unique_in_latest_build_passes')(statements)) }}
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# `passes` are queries of one row (test_key, passed_through, recorded_at): DuckDB replaces
+   each key's row in one multi-statement hook. #}
+{% macro default__write_unique_in_latest_build_passes(passes) -%}
         create table if not exists {{ target.schema }}.unique_in_latest_build_passes (
             test_key varchar primary key,
             passed_through timestamp,
             recorded_at timestamp with time zone
         );
-        {{ statements | join('\n') }}
-    {%- endif -%}
-    {%- endif -%}
+        {% for pass in passes -%}
+        insert or replace into {{ target.schema }}.unique_in_latest_build_passes {{ pass }};
+        {%- if not loop.last %}{{ '\n' }}{% endif %}
+        {%- endfor -%}
+{%- endmacro %}
+
+{# Spark runs one statement per call and has no primary key or INSERT OR REPLACE: the passes
+   are appended and the reader takes each key's latest (order by recorded_at). The hook
+   itself runs nothing more. #}
+{% macro spark__write_unique_in_latest_build_passes(passes) -%}
+    {%- do run_query("create database if not exists " ~ target.schema) -%}
+    {%- do run_query(
+        "create table if not exists " ~ target.schema ~ ".unique_in_latest_build_passes "
+        ~ "(test_key string, passed_through timestamp, recorded_at timestamp) using parquet"
+    ) -%}
+    {%- for pass in passes -%}
+        {%- do run_query(
+            "insert into " ~ target.schema ~ ".unique_in_latest_build_passes " ~ pass
+        ) -%}
+    {%- endfor -%}
+    {{ return('') }}
 {%- endmacro %}

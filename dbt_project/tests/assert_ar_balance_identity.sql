@@ -11,7 +11,7 @@ with documents as (
             when 'receipt' then -amount
             when 'credit_note' then -amount
             else 0
-        end) as signed_balance,
+        end) as signed_balance
     from {{ ref('stg_erp__payments') }}
     where doc_date <= {{ as_of_date() }}
     group by customer_id
@@ -23,7 +23,7 @@ ledger as (
         ar_balance,
         ar_current + ar_1_30 + ar_31_60 + ar_61_90 + ar_91_180 + ar_over_180
         - unapplied_credit
-            as buckets_less_unapplied,
+            as buckets_less_unapplied
     from {{ ref('customer_ar') }}
     where as_of_date = {{ as_of_date() }}
 )

@@ -1,6 +1,10 @@
+{# Spark: the buckets of customers settled again overwrite their partitions
+   (macros/ar_ledger.sql); Parquet tables cannot delete single customers #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['customer_bucket'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
@@ -37,7 +41,7 @@ directed_credits as (
             partition by invoices.invoice_id
             order by credits.doc_date, credits.doc_id
             rows between unbounded preceding and 1 preceding
-        ), 0) as earlier_directed_amount,
+        ), 0) as earlier_directed_amount
     from credits
     inner join invoices
         on invoices.invoice_id = credits.reference_doc_id
@@ -51,7 +55,7 @@ directed as (
         credit_date,
         invoice_id,
         least(effective_amount, greatest(invoice_amount - earlier_directed_amount, 0))
-            as applied_amount,
+            as applied_amount
     from directed_credits
 ),
 
@@ -63,7 +67,7 @@ pool_credits as (
             partition by credits.customer_id
             order by credits.doc_date, credits.doc_id
             rows between unbounded preceding and current row
-        ) as interval_end,
+        ) as interval_end
     from credits
     left join directed on directed.credit_id = credits.doc_id
     where credits.effective_amount > coalesce(directed.applied_amount, 0)
@@ -77,7 +81,7 @@ open_invoices as (
             partition by invoices.customer_id
             order by invoices.due_date, invoices.doc_date, invoices.invoice_id
             rows between unbounded preceding and current row
-        ) as interval_end,
+        ) as interval_end
     from invoices
     left join (
         select invoice_id, sum(applied_amount) as applied_amount
@@ -105,14 +109,14 @@ segments as (
         interval_end - coalesce(lag(interval_end) over (
             partition by customer_id order by interval_end
         ), 0) as applied_amount,
-        first_value(credit_id ignore nulls) over (
+        {{ first_value_ignore_nulls('credit_id') }} over (
             partition by customer_id order by interval_end
             rows between current row and unbounded following
         ) as credit_id,
-        first_value(invoice_id ignore nulls) over (
+        {{ first_value_ignore_nulls('invoice_id') }} over (
             partition by customer_id order by interval_end
             rows between current row and unbounded following
-        ) as invoice_id,
+        ) as invoice_id
     from breakpoints
 ),
 
@@ -142,7 +146,8 @@ select
     invoices.due_date,
     applications.application_type,
     applications.applied_amount,
-    {{ ledger_through() }} as ledger_through,
+    {{ ledger_bucket_column('applications.customer_id', leading=false) }}
+    {{ ledger_through() }} as ledger_through
 from applications
 inner join credits on credits.doc_id = applications.credit_id
 inner join invoices on invoices.invoice_id = applications.invoice_id

@@ -1,6 +1,10 @@
+{# Spark: the buckets of customers settled again overwrite their partitions
+   (macros/ar_ledger.sql); Parquet tables cannot delete single customers #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['customer_bucket'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
@@ -23,7 +27,7 @@ reversed as (
     select
         reversals.reference_doc_id as doc_id,
         sum(reversals.amount) as reversed_amount,
-        max(reversals.doc_date) as last_reversal_date,
+        max(reversals.doc_date) as last_reversal_date
     from documents as reversals
     inner join credits
         on credits.doc_id = reversals.reference_doc_id
@@ -38,6 +42,7 @@ select
     coalesce(reversed.reversed_amount, 0) as reversed_amount,
     reversed.last_reversal_date,
     greatest(credits.amount - coalesce(reversed.reversed_amount, 0), 0) as effective_amount,
-    {{ ledger_through() }} as ledger_through,
+    {{ ledger_bucket_column('credits.customer_id', leading=false) }}
+    {{ ledger_through() }} as ledger_through
 from credits
 left join reversed using (doc_id)

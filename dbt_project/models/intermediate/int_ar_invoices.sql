@@ -1,6 +1,10 @@
+{# Spark: the buckets of customers settled again overwrite their partitions
+   (macros/ar_ledger.sql); Parquet tables cannot delete single customers #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['customer_bucket'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
@@ -16,13 +20,20 @@ with documents as (
 ),
 
 latest_extensions as (
-    select reference_doc_id as invoice_id, customer_id, due_date as extended_due_date
-    from documents
-    where doc_type = 'extension'
-    qualify
-        row_number() over (
-            partition by reference_doc_id, customer_id order by doc_date desc, doc_id desc
-        ) = 1
+    -- the latest of each invoice: a row_number subquery, as Spark 3.5 has no QUALIFY
+    select invoice_id, customer_id, extended_due_date
+    from (
+        select
+            reference_doc_id as invoice_id,
+            customer_id,
+            due_date as extended_due_date,
+            row_number() over (
+                partition by reference_doc_id, customer_id order by doc_date desc, doc_id desc
+            ) as extension_rank
+        from documents
+        where doc_type = 'extension'
+    )
+    where extension_rank = 1
 ),
 
 invoices as (
@@ -33,7 +44,7 @@ invoices as (
         documents.due_date as original_due_date,
         coalesce(latest_extensions.extended_due_date, documents.due_date) as due_date,
         documents.amount,
-        {{ ledger_through() }} as ledger_through,
+        {{ ledger_through() }} as ledger_through
     from documents
     left join latest_extensions
         on latest_extensions.invoice_id = documents.doc_id
@@ -41,4 +52,4 @@ invoices as (
     where documents.doc_type = 'invoice'
 )
 
-select * from invoices
+select *{{ ledger_bucket_column() }} from invoices

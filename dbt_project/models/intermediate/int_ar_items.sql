@@ -1,6 +1,10 @@
+{# Spark: the buckets of customers settled again overwrite their partitions
+   (macros/ar_ledger.sql); Parquet tables cannot delete single customers #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['customer_bucket'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_ledger_customers() }}",
 ) }}
@@ -47,7 +51,7 @@ invoice_items as (
         invoices.original_due_date,
         invoices.due_date,
         invoices.amount,
-        invoices.amount - coalesce(applied.applied_amount, 0) as open_amount,
+        invoices.amount - coalesce(applied.applied_amount, 0) as open_amount
     from invoices
     left join applied using (invoice_id)
 ),
@@ -62,7 +66,7 @@ reversal_items as (
         reversals.doc_date as original_due_date,
         reversals.doc_date as due_date,
         reversals.amount,
-        reversals.amount as open_amount,
+        reversals.amount as open_amount
     from documents as reversals
     left join credits
         on credits.doc_id = reversals.reference_doc_id
@@ -78,7 +82,7 @@ reversal_items as (
         last_reversal_date as original_due_date,
         last_reversal_date as due_date,
         reversed_amount - amount as amount,
-        reversed_amount - amount as open_amount,
+        reversed_amount - amount as open_amount
     from credits
     where reversed_amount > amount
 ),
@@ -89,12 +93,12 @@ unapplied_items as (
         credits.customer_id || ':unapplied' as item_id,
         'unapplied_credit' as item_type,
         credits.customer_id,
-        null::date as doc_date,
-        null::date as original_due_date,
-        null::date as due_date,
-        0::decimal(18, 2) as amount,
+        cast(null as date) as doc_date,
+        cast(null as date) as original_due_date,
+        cast(null as date) as due_date,
+        cast(0 as decimal(18, 2)) as amount,
         -(sum(credits.effective_amount) - coalesce(any_value(settled.applied_amount), 0))
-            as open_amount,
+            as open_amount
     from credits
     left join (
         select customer_id, sum(applied_amount) as applied_amount
@@ -114,5 +118,5 @@ items as (
     select * from unapplied_items
 )
 
-select *, {{ ledger_through() }} as ledger_through
+select *, {{ ledger_through() }} as ledger_through{{ ledger_bucket_column() }}
 from items

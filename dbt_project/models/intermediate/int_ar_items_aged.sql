@@ -12,17 +12,17 @@ final as (
         {{ as_of_date() }} as as_of_date,
         *,
         case
-            when due_date is not null then greatest({{ as_of_date() }} - due_date, 0)
+            when due_date is not null then greatest({{ day_diff(as_of_date(), 'due_date') }}, 0)
         end as days_past_due,
         case
             when item_type = 'unapplied_credit' or open_amount = 0 then null
             when {{ as_of_date() }} <= due_date then 'current'
-            when {{ as_of_date() }} - due_date <= 30 then '1_30'
-            when {{ as_of_date() }} - due_date <= 60 then '31_60'
-            when {{ as_of_date() }} - due_date <= 90 then '61_90'
-            when {{ as_of_date() }} - due_date <= 180 then '91_180'
+            when {{ day_diff(as_of_date(), 'due_date') }} <= 30 then '1_30'
+            when {{ day_diff(as_of_date(), 'due_date') }} <= 60 then '31_60'
+            when {{ day_diff(as_of_date(), 'due_date') }} <= 90 then '61_90'
+            when {{ day_diff(as_of_date(), 'due_date') }} <= 180 then '91_180'
             else 'over_180'
-        end as aging_bucket,
+        end as aging_bucket
     from items
 )
 

@@ -13,28 +13,28 @@ with whole_months as (
         stock_end,
         sales_quantity,
         average_inventory,
-        turnover,
+        turnover
     from {{ ref('int_channel_turnover_whole_months') }}
-    where month < date_trunc('month', {{ as_of_date() }})::date
+    where month < cast(date_trunc('month', {{ as_of_date() }}) as date)
 ),
 
 snapshots as (
     -- the as-of month up to the as-of date, and the month before it
     {{ month_end_snapshots(
-        "snapshot_date >= date_trunc('month', " ~ as_of_date() ~ ")::date - interval 1 month"
+        "snapshot_date >= cast(date_trunc('month', " ~ as_of_date() ~ ") as date) - interval 1 month"
         ~ " and snapshot_date <= " ~ as_of_date()
     ) }}
 ),
 
 sales as (
-    select customer_id, product_id, month, quantity as sales_quantity,
+    select customer_id, product_id, month, quantity as sales_quantity
     from {{ ref('int_sales_customer_product_months_to_date') }}
-    where month = date_trunc('month', {{ as_of_date() }})::date
+    where month = cast(date_trunc('month', {{ as_of_date() }}) as date)
 ),
 
 as_of_month as (
     select * from ({{ channel_turnover('snapshots', 'sales') }})
-    where month = date_trunc('month', {{ as_of_date() }})::date
+    where month = cast(date_trunc('month', {{ as_of_date() }}) as date)
 )
 
 select * from whole_months

@@ -1,6 +1,9 @@
+{# Spark: the rebuilt months overwrite their partitions (Parquet tables cannot delete) #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['month'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     pre_hook="{{ delete_changed('month', turnover_months_to_rebuild()) }}",
 ) }}
 -- Channel turnover (F16) of every delivered month, whole, summed per product and month over
@@ -19,10 +22,10 @@ with customer_months as (
 select
     product_id,
     month,
-    {{ channel_turnover_per_product() }}
+    {{ channel_turnover_per_product() }},
     {{ changes_through_after(
         ref('int_channel_turnover_whole_months'), ['sales', 'inventory'], ['sales', 'inventory']
     ) }}
-        as changes_through,
+        as changes_through
 from customer_months
 group by product_id, month

@@ -1,6 +1,9 @@
+{# Spark: the rebuilt months overwrite their partitions (Parquet tables cannot delete) #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['month'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     pre_hook="{{ delete_changed('month', turnover_months_to_rebuild()) }}",
 ) }}
 -- Channel inventory turnover per customer x product x calendar month (F16) of every
@@ -19,7 +22,7 @@ with snapshots as (
 ),
 
 sales as (
-    select customer_id, product_id, month, quantity as sales_quantity,
+    select customer_id, product_id, month, quantity as sales_quantity
     from {{ ref('int_sales_customer_product_monthly') }}
     {%- if months is not none %}
     where {{ date_in('month', months) }}
@@ -33,7 +36,7 @@ turnover as (
 select
     *,
     {{ changes_through_after(ref('int_sales_customer_product_monthly'), ['sales', 'inventory']) }}
-        as changes_through,
+        as changes_through
 from turnover
 {%- if months is not none %}
 where {{ date_in('month', months) }}

@@ -21,7 +21,7 @@ final as (
         count(*) filter (
             where resolved_date is null or resolved_date > {{ as_of_date() }}
         ) as open_complaints,
-        avg(resolved_date - received_date) filter (
+        avg({{ day_diff('resolved_date', 'received_date') }}) filter (
             where resolved_date <= {{ as_of_date() }}
             and received_date > {{ as_of_date() }} - 365
         ) as avg_days_to_resolve_12m,
@@ -29,7 +29,7 @@ final as (
         avg(satisfaction_score) filter (
             where received_date > {{ as_of_date() }} - 365
             and resolved_date <= {{ as_of_date() }}
-        ) as avg_satisfaction_12m,
+        ) as avg_satisfaction_12m
     from complaints
     group by customer_id
 )

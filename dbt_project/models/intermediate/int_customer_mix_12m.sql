@@ -15,7 +15,7 @@ by_product as (
         sales.customer_id,
         coalesce(products.category, 'unknown') as category,
         coalesce(products.price_tier, 'unknown') as price_tier,
-        sum(sales.net_amount) as net_sales,
+        sum(sales.net_amount) as net_sales
     from sales
     left join products using (product_id)
     group by all
@@ -26,23 +26,29 @@ tiers as (
         customer_id,
         coalesce(sum(net_sales) filter (where price_tier = 'low'), 0) as net_sales_12m_low_tier,
         coalesce(sum(net_sales) filter (where price_tier = 'mid'), 0) as net_sales_12m_mid_tier,
-        coalesce(sum(net_sales) filter (where price_tier = 'high'), 0) as net_sales_12m_high_tier,
+        coalesce(sum(net_sales) filter (where price_tier = 'high'), 0) as net_sales_12m_high_tier
     from by_product
     group by customer_id
 ),
 
 categories as (
+    -- the first row of each customer: a row_number subquery, as Spark 3.5 has no QUALIFY
     select customer_id, category as dominant_category_12m
     from (
-        select customer_id, category, sum(net_sales) as net_sales
-        from by_product
-        group by all
+        select
+            customer_id,
+            category,
+            row_number() over (
+                partition by customer_id order by net_sales desc, category asc
+            ) as category_rank
+        from (
+            select customer_id, category, sum(net_sales) as net_sales
+            from by_product
+            group by all
+        )
+        where net_sales > 0
     )
-    where net_sales > 0
-    qualify
-        row_number() over (
-            partition by customer_id order by net_sales desc, category asc
-        ) = 1
+    where category_rank = 1
 ),
 
 final as (

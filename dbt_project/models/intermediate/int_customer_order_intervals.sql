@@ -10,15 +10,16 @@ with order_days as (
 gaps as (
     select
         customer_id,
-        order_date - lag(order_date) over (partition by customer_id order by order_date)
-            as gap_days,
+        {{ day_diff(
+            'order_date', 'lag(order_date) over (partition by customer_id order by order_date)'
+        ) }} as gap_days
     from order_days
 )
 
 select
     customer_id,
     median(gap_days) as median_order_interval_days,
-    count(gap_days) as order_intervals,
+    count(gap_days) as order_intervals
 from gaps
 where gap_days is not null
 group by customer_id

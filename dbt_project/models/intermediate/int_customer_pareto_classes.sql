@@ -1,6 +1,9 @@
+{# Spark: the as-of date's partition is overwritten (no delete+insert on Spark) #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    partition_by=['as_of_date'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
     full_refresh=false,
@@ -11,7 +14,7 @@
 -- sales and 12m gross margin. The customer tiers read them (pipelines/defs/customer_value).
 -- One row set per as-of date, like customer_facts: a run replaces its own date only.
 with facts as (
-    select customer_id, as_of_date, net_sales_12m, gross_margin_12m,
+    select customer_id, as_of_date, net_sales_12m, gross_margin_12m
     from {{ ref('customer_facts') }}
     where as_of_date = {{ as_of_date() }}
 ),
@@ -24,7 +27,7 @@ ranked as (
         {{ pareto_positive_before('net_sales_12m', 'customer_id') }} as sales_positive_before,
         {{ pareto_positive_total('gross_margin_12m') }} as margin_positive_total,
         {{ pareto_positive_before('gross_margin_12m', 'customer_id') }}
-            as margin_positive_before,
+            as margin_positive_before
     from facts
 ),
 
@@ -62,7 +65,7 @@ final as (
                 ('C', crm_setting('grades.c_max_cumulative_share')),
             ],
             'D'
-        ) }} as profit_grade,
+        ) }} as profit_grade
     from ranked
 )
 

@@ -22,7 +22,7 @@ stock as (
         latest_snapshot.customer_id,
         latest_snapshot.stock_snapshot_date,
         snapshots.product_id,
-        snapshots.quantity_on_hand as stock_quantity,
+        snapshots.quantity_on_hand as stock_quantity
     from latest_snapshot
     left join snapshots
         on snapshots.customer_id = latest_snapshot.customer_id
@@ -35,7 +35,7 @@ sell_in as (
         product_id,
         sum(quantity) as sell_in_quantity,
         sum(net_amount) as sell_in_value,
-        max(order_date) filter (where quantity > 0) as last_purchase_date,
+        max(order_date) filter (where quantity > 0) as last_purchase_date
     from {{ ref('stg_erp__sales') }}
     where order_date <= {{ as_of_date() }}
         and order_date > {{ as_of_date() }} - {{ crm_setting('supply_cover.sell_in_days') }}
@@ -51,7 +51,7 @@ select
     coalesce(sell_in.sell_in_quantity, 0) as sell_in_quantity,
     coalesce(sell_in.sell_in_value, 0) as sell_in_value,
     sell_in.last_purchase_date,
-    {{ crm_setting('supply_cover.sell_in_days') }} as sell_in_days,
+    {{ crm_setting('supply_cover.sell_in_days') }} as sell_in_days
 from stock
 full join sell_in using (customer_id, product_id)
 left join latest_snapshot using (customer_id)

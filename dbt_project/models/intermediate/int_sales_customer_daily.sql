@@ -1,6 +1,9 @@
+{# Spark: the rebuilt days overwrite their partitions (Parquet tables cannot delete) #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['order_date'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     pre_hook="{{ delete_changed('order_date', changed_days()) }}",
 ) }}
 -- Order lines compacted to one row per customer and order date: the customer-level facts
@@ -30,7 +33,7 @@ final as (
         count(distinct order_id) as orders,
         count(distinct order_id) filter (where is_purchase) as purchase_orders,
         count(*) as order_lines,
-        {{ changes_through() }} as changes_through,
+        {{ changes_through() }} as changes_through
     from lines
     group by customer_id, order_date
 )

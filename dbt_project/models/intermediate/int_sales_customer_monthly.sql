@@ -1,6 +1,9 @@
+{# Spark: the rebuilt months overwrite their partitions (Parquet tables cannot delete) #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['month'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     pre_hook="{{ delete_changed('month', months_of(changed_days())) }}",
 ) }}
 -- The compact customer-day facts rolled up to one row per customer and calendar month, so
@@ -18,8 +21,8 @@ with days as (
 
 final as (
     select
-        {{ customer_month_figures() }}
-        {{ changes_through_after(ref('int_sales_customer_daily')) }} as changes_through,
+        {{ customer_month_figures() }},
+        {{ changes_through_after(ref('int_sales_customer_daily')) }} as changes_through
     from days
     group by customer_id, month
 )

@@ -1,6 +1,9 @@
+{# Spark: the rebuilt months overwrite their partitions (Parquet tables cannot delete) #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['month'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     pre_hook="{{ delete_changed('month', months_of(changed_days())) }}",
 ) }}
 -- Order lines compacted to one row per customer, product and calendar month (F14-F16 read
@@ -20,12 +23,12 @@ final as (
     select
         customer_id,
         product_id,
-        date_trunc('month', order_date)::date as month,
+        cast(date_trunc('month', order_date) as date) as month,
         sum(net_amount) as net_sales,
         sum(gross_margin) as gross_margin,
         sum(quantity) as quantity,
         count(*) as order_lines,
-        {{ changes_through() }} as changes_through,
+        {{ changes_through() }} as changes_through
     from lines
     group by customer_id, product_id, date_trunc('month', order_date)
 )

@@ -4,21 +4,21 @@
 -- from its lines up to and including the as-of date (so a backfilled as-of date does not
 -- see later days of its month).
 with whole_months as (
-    select customer_id, product_id, month, net_sales, gross_margin, quantity,
+    select customer_id, product_id, month, net_sales, gross_margin, quantity
     from {{ ref('int_sales_customer_product_monthly') }}
-    where month < date_trunc('month', {{ as_of_date() }})::date
+    where month < cast(date_trunc('month', {{ as_of_date() }}) as date)
 ),
 
 as_of_month as (
     select
         customer_id,
         product_id,
-        date_trunc('month', order_date)::date as month,
+        cast(date_trunc('month', order_date) as date) as month,
         sum(net_amount) as net_sales,
         sum(gross_margin) as gross_margin,
-        sum(quantity) as quantity,
+        sum(quantity) as quantity
     from {{ ref('stg_erp__sales') }}
-    where order_date >= date_trunc('month', {{ as_of_date() }})::date
+    where order_date >= cast(date_trunc('month', {{ as_of_date() }}) as date)
         and order_date <= {{ as_of_date() }}
     group by all
 )

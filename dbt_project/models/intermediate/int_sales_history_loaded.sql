@@ -15,7 +15,7 @@ final as (
         {{ as_of_date() }} as as_of_date,
         min(business_date) as first_sales_date,
         max(business_date) as last_sales_date,
-        count(distinct business_date) as sales_days_loaded,
+        count(distinct business_date) as sales_days_loaded
     from sales_files
 )
 

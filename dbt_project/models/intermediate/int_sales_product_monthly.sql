@@ -1,6 +1,9 @@
+{# Spark: the rebuilt months overwrite their partitions (Parquet tables cannot delete) #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['month'] if target.type == 'spark' else none,
+    file_format='parquet' if target.type == 'spark' else none,
     pre_hook="{{ delete_changed('month', months_of(changed_days())) }}",
 ) }}
 -- Sales per product and calendar month (F14-F17), summed from the customer x product x
@@ -24,7 +27,7 @@ final as (
         sum(gross_margin) as gross_margin,
         sum(quantity) as quantity,
         count(distinct customer_id) as customers,
-        {{ changes_through_after(ref('int_sales_customer_product_monthly')) }} as changes_through,
+        {{ changes_through_after(ref('int_sales_customer_product_monthly')) }} as changes_through
     from customer_months
     group by product_id, month
 )

@@ -6,8 +6,8 @@
 with complaints as (
     select
         *,
-        date_trunc('month', received_date)::date as month,
-        resolved_date is not null and resolved_date <= {{ as_of_date() }} as is_resolved,
+        cast(date_trunc('month', received_date) as date) as month,
+        resolved_date is not null and resolved_date <= {{ as_of_date() }} as is_resolved
     from {{ ref('stg_erp__complaints') }}
     where received_date <= {{ as_of_date() }}
 ),
@@ -21,14 +21,15 @@ final as (
         count(distinct customer_id) as customers,
         count(*) filter (where is_resolved) as resolved,
         count(*) filter (where not is_resolved) as open_at_as_of_date,
-        round(avg(resolved_date - received_date) filter (where is_resolved), 1)
+        {% call round_double(1) %}avg({{ day_diff('resolved_date', 'received_date') }}) filter (where is_resolved){% endcall %}
             as avg_days_to_resolve,
-        median(resolved_date - received_date) filter (where is_resolved)
+        median({{ day_diff('resolved_date', 'received_date') }}) filter (where is_resolved)
             as median_days_to_resolve,
-        max(resolved_date - received_date) filter (where is_resolved) as max_days_to_resolve,
+        max({{ day_diff('resolved_date', 'received_date') }}) filter (where is_resolved)
+            as max_days_to_resolve,
         -- a score is known once the complaint is resolved, not before
-        round(avg(satisfaction_score) filter (where is_resolved), 2) as avg_satisfaction,
-        count(satisfaction_score) filter (where is_resolved) as satisfaction_responses,
+        {% call round_double(2) %}avg(satisfaction_score) filter (where is_resolved){% endcall %} as avg_satisfaction,
+        count(satisfaction_score) filter (where is_resolved) as satisfaction_responses
     from complaints
     group by all
 )

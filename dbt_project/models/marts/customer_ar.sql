@@ -1,3 +1,8 @@
+{# incremental by as-of date (dbt_project.yml); Spark overwrites the as-of date's partition
+   instead of delete+insert #}
+{% if target.type == 'spark' %}
+{{ config(incremental_strategy='insert_overwrite', partition_by=['as_of_date'], file_format='parquet') }}
+{% endif %}
 -- AR position per customer and as-of date (F21): balance, unapplied credit, overdue
 -- amount and the aging buckets, which add up to the open amount of invoices and reversals;
 -- ar_balance = sum of the buckets - unapplied_credit = invoices + reversals - receipts -
@@ -30,7 +35,7 @@ per_customer as (
         coalesce(sum(open_amount) filter (where aging_bucket = '91_180'), 0) as ar_91_180,
         coalesce(sum(open_amount) filter (where aging_bucket = 'over_180'), 0) as ar_over_180,
         count(*) filter (where aging_bucket is not null) as open_item_count,
-        max(days_past_due) filter (where aging_bucket is not null) as max_days_past_due,
+        max(days_past_due) filter (where aging_bucket is not null) as max_days_past_due
     from items
     group by customer_id
 ),
@@ -51,10 +56,13 @@ final as (
         coalesce(per_customer.open_item_count, 0) as open_item_count,
         coalesce(per_customer.max_days_past_due, 0) as max_days_past_due,
         facts.net_sales_90d,
-        case
-            when facts.net_sales_90d > 0
-                then round(coalesce(per_customer.ar_balance, 0) / (facts.net_sales_90d / 90), 1)
-        end as dso,
+        {% call round_double(1) %}
+            case
+                when facts.net_sales_90d > 0
+                    then cast(coalesce(per_customer.ar_balance, 0) as double)
+                    / (cast(facts.net_sales_90d as double) / 90)
+            end
+        {% endcall %} as dso
     from facts
     left join per_customer using (customer_id)
 )

@@ -1,3 +1,8 @@
+{# incremental by as-of date (dbt_project.yml); Spark overwrites the as-of date's partition
+   instead of delete+insert #}
+{% if target.type == 'spark' %}
+{{ config(incremental_strategy='insert_overwrite', partition_by=['as_of_date'], file_format='parquet') }}
+{% endif %}
 -- Customer facts (F1) per customer and as-of date. One row per customer in the master
 -- in force on the as-of date, plus any customer with sales or AR documents on or before it.
 -- "12m" is the trailing 365 days up to and including the as-of date; "prior 12m" the 365
@@ -45,7 +50,7 @@ windowed as (
         order_date > {{ as_of_date() }} - 730
         and order_date <= {{ as_of_date() }} - 365
             as in_prior_12m,
-        order_date > {{ as_of_date() }} - 90 as in_90d,
+        order_date > {{ as_of_date() }} - 90 as in_90d
     from days
 ),
 
@@ -54,14 +59,14 @@ lifetime as (
         customer_id,
         min(first_purchase_date) as first_order_date,
         max(last_purchase_date) as last_order_date,
-        coalesce(sum(purchase_orders), 0)::bigint as order_count_lifetime,
-        sum(purchase_days)::bigint as order_days_lifetime,
+        cast(coalesce(sum(purchase_orders), 0) as bigint) as order_count_lifetime,
+        cast(sum(purchase_days) as bigint) as order_days_lifetime,
         sum(net_sales) as net_sales_lifetime,
         sum(gross_margin) as gross_margin_lifetime,
         bool_and(has_cost) as has_cost_lifetime,
         -- the first purchase month's first purchase day
-        arg_min(first_purchase_day_net_sales, first_purchase_date) as first_order_day_net_sales,
-        sum(purchase_days_net_sales) as purchase_days_net_sales_lifetime,
+        min_by(first_purchase_day_net_sales, first_purchase_date) as first_order_day_net_sales,
+        sum(purchase_days_net_sales) as purchase_days_net_sales_lifetime
     from months
     group by customer_id
 ),
@@ -73,7 +78,7 @@ recent as (
         coalesce(sum(gross_margin) filter (where in_12m), 0) as gross_margin_12m,
         coalesce(sum(cost_amount) filter (where in_12m), 0) as cost_12m,
         bool_and(has_cost) filter (where in_12m) as has_cost_12m,
-        coalesce(sum(purchase_orders) filter (where in_12m), 0)::bigint as order_count_12m,
+        cast(coalesce(sum(purchase_orders) filter (where in_12m), 0) as bigint) as order_count_12m,
         count(*) filter (where in_12m and is_purchase_day) as order_days_12m,
         count(distinct date_trunc('month', order_date)) filter (where in_12m and is_purchase_day)
             as active_months_12m,
@@ -81,7 +86,7 @@ recent as (
         coalesce(sum(discount_amount) filter (where in_12m), 0) as discounts_12m,
         coalesce(sum(net_sales) filter (where in_prior_12m), 0) as net_sales_prior_12m,
         coalesce(sum(gross_margin) filter (where in_prior_12m), 0) as gross_margin_prior_12m,
-        coalesce(sum(net_sales) filter (where in_90d), 0) as net_sales_90d,
+        coalesce(sum(net_sales) filter (where in_90d), 0) as net_sales_90d
     from windowed
     group by customer_id
 ),
@@ -117,17 +122,19 @@ joined as (
         customers.phone_key,
         per_customer.first_order_date,
         per_customer.last_order_date,
-        {{ as_of_date() }} - per_customer.last_order_date as days_since_last_order,
+        {{ day_diff(as_of_date(), 'per_customer.last_order_date') }} as days_since_last_order,
         coalesce(per_customer.order_count_lifetime, 0) as order_count_lifetime,
         coalesce(per_customer.order_days_lifetime, 0) as order_days_lifetime,
         coalesce(per_customer.net_sales_lifetime, 0) as net_sales_lifetime,
         coalesce(per_customer.gross_margin_lifetime, 0) as gross_margin_lifetime,
         coalesce(per_customer.net_sales_12m, 0) as net_sales_12m,
         coalesce(per_customer.gross_margin_12m, 0) as gross_margin_12m,
-        case
-            when per_customer.net_sales_12m > 0
-                then round(per_customer.gross_margin_12m / per_customer.net_sales_12m, 4)
-        end as margin_rate_12m,
+        {% call round_double(4) %}
+            case
+                when per_customer.net_sales_12m > 0
+                    then cast(per_customer.gross_margin_12m as double) / per_customer.net_sales_12m
+            end
+        {% endcall %} as margin_rate_12m,
         coalesce(per_customer.has_cost_12m, false) as has_cost_12m,
         coalesce(per_customer.has_cost_lifetime, false) as has_cost_lifetime,
         coalesce(per_customer.order_count_12m, 0) as order_count_12m,
@@ -137,10 +144,13 @@ joined as (
         coalesce(per_customer.discounts_12m, 0) as discounts_12m,
         coalesce(per_customer.net_sales_prior_12m, 0) as net_sales_prior_12m,
         coalesce(per_customer.gross_margin_prior_12m, 0) as gross_margin_prior_12m,
-        case
-            when per_customer.net_sales_prior_12m > 0
-                then round(per_customer.net_sales_12m / per_customer.net_sales_prior_12m - 1, 4)
-        end as growth_rate_12m,
+        {% call round_double(4) %}
+            case
+                when per_customer.net_sales_prior_12m > 0
+                    then cast(per_customer.net_sales_12m as double)
+                    / per_customer.net_sales_prior_12m - 1
+            end
+        {% endcall %} as growth_rate_12m,
         coalesce(per_customer.net_sales_90d, 0) as net_sales_90d,
         per_customer.first_order_day_net_sales,
         coalesce(per_customer.purchase_days_net_sales_lifetime, 0)
@@ -149,14 +159,11 @@ joined as (
         coalesce(mix.net_sales_12m_mid_tier, 0) as net_sales_12m_mid_tier,
         coalesce(mix.net_sales_12m_high_tier, 0) as net_sales_12m_high_tier,
         mix.dominant_category_12m,
-        round(
-            (
-                {{ as_of_date() }}
-                - coalesce(customers.onboarding_date, per_customer.first_order_date)
-            )
-            / 365.25,
-            2
-        ) as cooperation_years,
+        {% call round_double(2) %}
+            cast({{ day_diff(
+                as_of_date(), 'coalesce(customers.onboarding_date, per_customer.first_order_date)'
+            ) }} as double)
+            / 365.25{% endcall %} as cooperation_years,
         coalesce(complaints.complaints_12m, 0) as complaints_12m,
         coalesce(complaints.severe_complaints_12m, 0) as severe_complaints_12m,
         {% for complaint_type in complaint_types() %}
@@ -164,9 +171,9 @@ joined as (
             as {{ complaint_type }}_complaints_12m,
         {% endfor %}
         coalesce(complaints.open_complaints, 0) as open_complaints,
-        round(complaints.avg_days_to_resolve_12m, 1) as avg_days_to_resolve_12m,
-        round(complaints.avg_satisfaction_12m, 2) as avg_satisfaction_12m,
-        intervals.median_order_interval_days,
+        {% call round_double(1) %}complaints.avg_days_to_resolve_12m{% endcall %} as avg_days_to_resolve_12m,
+        {% call round_double(2) %}complaints.avg_satisfaction_12m{% endcall %} as avg_satisfaction_12m,
+        intervals.median_order_interval_days
     from universe
     left join customers using (customer_id)
     left join per_customer using (customer_id)
@@ -178,10 +185,12 @@ joined as (
 final as (
     select
         *,
-        case
-            when sum(net_sales_12m) over () <> 0
-                then round(net_sales_12m / sum(net_sales_12m) over (), 6)
-        end as share_of_company_12m,
+        {% call round_double(6) %}
+            case
+                when sum(net_sales_12m) over () <> 0
+                    then cast(net_sales_12m as double) / sum(net_sales_12m) over ()
+            end
+        {% endcall %} as share_of_company_12m
     from joined
 )
 

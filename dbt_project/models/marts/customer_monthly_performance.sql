@@ -6,18 +6,25 @@
 -- the reason elsewhere (macros/target_achievement.sql). Rebuilt whole on every run from the
 -- compact customer-month facts; sum the months for a year.
 with sales as (
-    select customer_id, month, net_sales, gross_margin, orders::bigint as order_count,
+    select customer_id, month, net_sales, gross_margin, cast(orders as bigint) as order_count
     from {{ ref('int_sales_customer_months_to_date') }}
 ),
 
 targets as (
-    select customer_id, strptime(period, '%Y-%m')::date as month, target_net_sales
-    from {{ ref('stg_erp__targets') }}
-    where customer_id is not null and delivered_date <= {{ as_of_date() }}
-    qualify
-        row_number() over (
-            partition by customer_id, period order by delivered_date desc
-        ) = 1
+    -- a row_number subquery, as Spark 3.5 has no QUALIFY
+    select customer_id, month, target_net_sales
+    from (
+        select
+            customer_id,
+            cast(period || '-01' as date) as month,
+            target_net_sales,
+            row_number() over (
+                partition by customer_id, period order by delivered_date desc
+            ) as delivery_rank
+        from {{ ref('stg_erp__targets') }}
+        where customer_id is not null and delivered_date <= {{ as_of_date() }}
+    )
+    where delivery_rank = 1
 ),
 
 history as (
@@ -32,13 +39,11 @@ final as (
         coalesce(sales.net_sales, 0) as net_sales,
         coalesce(sales.gross_margin, 0) as gross_margin,
         coalesce(sales.order_count, 0) as order_count,
-        round(
-            coalesce(sales.net_sales, 0)
+        {% call round_double(6) %}
+            cast(coalesce(sales.net_sales, 0) as double)
             / nullif(
                 sum(sales.net_sales) over (partition by coalesce(sales.month, targets.month)), 0
-            ),
-            6
-        ) as share_of_company_sales,
+            ){% endcall %} as share_of_company_sales,
         targets.target_net_sales,
         {{ target_achievement_columns(
             'coalesce(sales.net_sales, 0)',

@@ -1,3 +1,8 @@
+{# incremental by as-of date (dbt_project.yml); Spark overwrites the as-of date's partition
+   instead of delete+insert #}
+{% if target.type == 'spark' %}
+{{ config(incremental_strategy='insert_overwrite', partition_by=['as_of_date'], file_format='parquet') }}
+{% endif %}
 -- Payment behaviour per customer and as-of date (F22). Each invoice is paid in
 -- portions (int_ar_credit_applications): a portion is paid on its credit's date (or the
 -- invoice's, for credit that came first) and is late by the days from the due date in force
@@ -29,7 +34,7 @@ paid_portions as (
         due_date,
         greatest(credit_date, invoice_date) as observed_date,
         applied_amount as amount,
-        false as is_open,
+        false as is_open
     from {{ ref('int_ar_credit_applications') }}
     where credit_date > {{ as_of_date() }} - 365
         or invoice_date > {{ as_of_date() }} - 365
@@ -43,7 +48,7 @@ open_portions as (
         due_date,
         {{ as_of_date() }} as observed_date,
         open_amount as amount,
-        true as is_open,
+        true as is_open
     from {{ ref('int_ar_items_aged') }}
     where item_type = 'invoice' and open_amount > 0 and due_date < {{ as_of_date() }}
 ),
@@ -51,8 +56,10 @@ open_portions as (
 portions as (
     select
         *,
-        greatest(observed_date - due_date, 0) as days_late,
-        least(floor(({{ as_of_date() }} - observed_date) / 91)::integer + 1, 4) as quarter,
+        greatest({{ day_diff('observed_date', 'due_date') }}, 0) as days_late,
+        least(
+            cast(floor({{ day_diff(as_of_date(), 'observed_date') }} / 91) as integer) + 1, 4
+        ) as quarter
     from (
         select * from paid_portions
         union all
@@ -65,7 +72,7 @@ lateness as (
     select
         customer_id,
         count(*) as invoices_due_12m,
-        count(*) filter (where is_late) as late_invoices_12m,
+        count(*) filter (where is_late) as late_invoices_12m
     from (
         select invoices.customer_id, invoices.invoice_id, bool_or(portions.days_late > 0) as is_late
         from invoices
@@ -80,13 +87,15 @@ lateness as (
 days_late as (
     select
         customer_id,
-        sum(amount * days_late) / nullif(sum(amount), 0) as avg_days_late_12m,
+        cast(sum(amount * days_late) as double) / nullif(sum(amount), 0) as avg_days_late_12m,
         {% for q in [1, 2, 3, 4] %}
-        sum(amount * days_late) filter (where quarter = {{ q }} and not is_open)
+        cast(sum(amount * days_late) filter (where quarter = {{ q }} and not is_open) as double)
         / nullif(sum(amount) filter (where quarter = {{ q }} and not is_open), 0)
             as avg_days_late_q{{ q }},
         {% endfor %}
-        sum(amount * days_late) filter (where observed_date > {{ as_of_date() }} - 91)
+        cast(
+            sum(amount * days_late) filter (where observed_date > {{ as_of_date() }} - 91) as double
+        )
         / nullif(sum(amount) filter (where observed_date > {{ as_of_date() }} - 91), 0)
             as days_late_recent_91d,
         count(distinct invoice_id) filter (where observed_date > {{ as_of_date() }} - 91)
@@ -94,14 +103,17 @@ days_late as (
         count(distinct invoice_id) filter (
             where observed_date > {{ as_of_date() }} - 91 and days_late > 0
         ) as late_invoices_recent_91d,
-        sum(amount * days_late) filter (where observed_date <= {{ as_of_date() }} - 91)
+        cast(
+            sum(amount * days_late) filter (where observed_date <= {{ as_of_date() }} - 91)
+            as double
+        )
         / nullif(sum(amount) filter (where observed_date <= {{ as_of_date() }} - 91), 0)
             as days_late_baseline,
         count(distinct invoice_id) filter (where observed_date <= {{ as_of_date() }} - 91)
             as invoices_baseline,
         count(distinct invoice_id) filter (
             where observed_date <= {{ as_of_date() }} - 91 and days_late > 0
-        ) as late_invoices_baseline,
+        ) as late_invoices_baseline
     from portions
     where observed_date > {{ as_of_date() }} - 365
     group by all
@@ -114,7 +126,7 @@ invoice_lateness as (
         customer_id,
         invoice_id,
         observed_date > {{ as_of_date() }} - 91 as is_recent,
-        sum(amount * days_late) / nullif(sum(amount), 0) as days_late,
+        cast(sum(amount * days_late) as double) / nullif(sum(amount), 0) as days_late
     from portions
     where observed_date > {{ as_of_date() }} - 365
     group by all
@@ -132,14 +144,14 @@ rise as (
             / nullif(count(days_late) filter (where is_recent), 0)
             + coalesce(var_samp(days_late) filter (where not is_recent), 0)
             / nullif(count(days_late) filter (where not is_recent), 0)
-        ), 1) as days_late_rise_se,
+        ), 1) as days_late_rise_se
     from invoice_lateness
     group by all
 ),
 
 invoices_90d as (
     -- invoices issued in the last 90 days: the base of the share of them extended
-    select customer_id, count(*) as invoices_issued_90d,
+    select customer_id, count(*) as invoices_issued_90d
     from {{ ref('int_ar_invoices') }}
     where doc_date <= {{ as_of_date() }} and doc_date > {{ as_of_date() }} - 90
     group by all
@@ -162,7 +174,7 @@ events as (
         coalesce(sum(amount) filter (
             where doc_type = 'reversal'
             and doc_date > {{ as_of_date() }} - {{ crm_setting('credit.bounced_lookback_days') }}
-        ), 0) as bounced_amount_90d,
+        ), 0) as bounced_amount_90d
     from {{ ref('stg_erp__payments') }}
     where doc_date <= {{ as_of_date() }}
         and doc_date > {{ as_of_date() }} - greatest(
@@ -182,27 +194,27 @@ select
     {{ as_of_date() }} as as_of_date,
     coalesce(lateness.invoices_due_12m, 0) as invoices_due_12m,
     coalesce(lateness.late_invoices_12m, 0) as late_invoices_12m,
-    round(lateness.late_invoices_12m / nullif(lateness.invoices_due_12m, 0), 4)
+    {% call round_double(4) %}lateness.late_invoices_12m / nullif(lateness.invoices_due_12m, 0){% endcall %}
         as late_invoice_share_12m,
-    round(days_late.avg_days_late_12m, 1) as avg_days_late_12m,
+    {% call round_double(1) %}days_late.avg_days_late_12m{% endcall %} as avg_days_late_12m,
     {% for q in [1, 2, 3, 4] %}
-    round(days_late.avg_days_late_q{{ q }}, 1) as avg_days_late_q{{ q }},
+    {% call round_double(1) %}days_late.avg_days_late_q{{ q }}{% endcall %} as avg_days_late_q{{ q }},
     {% endfor %}
-    round(days_late.avg_days_late_q1 - days_late.avg_days_late_q2, 1) as days_late_trend,
-    round(days_late.days_late_recent_91d, 1) as days_late_recent_91d,
+    {% call round_double(1) %}days_late.avg_days_late_q1 - days_late.avg_days_late_q2{% endcall %} as days_late_trend,
+    {% call round_double(1) %}days_late.days_late_recent_91d{% endcall %} as days_late_recent_91d,
     coalesce(days_late.invoices_recent_91d, 0) as invoices_recent_91d,
     coalesce(days_late.late_invoices_recent_91d, 0) as late_invoices_recent_91d,
-    round(days_late.days_late_baseline, 1) as days_late_baseline,
+    {% call round_double(1) %}days_late.days_late_baseline{% endcall %} as days_late_baseline,
     coalesce(days_late.invoices_baseline, 0) as invoices_baseline,
     coalesce(days_late.late_invoices_baseline, 0) as late_invoices_baseline,
-    round(days_late.days_late_recent_91d - days_late.days_late_baseline, 1) as days_late_rise,
-    round(rise.days_late_rise_se, 2) as days_late_rise_se,
+    {% call round_double(1) %}days_late.days_late_recent_91d - days_late.days_late_baseline{% endcall %} as days_late_rise,
+    {% call round_double(2) %}rise.days_late_rise_se{% endcall %} as days_late_rise_se,
     coalesce(invoices_90d.invoices_issued_90d, 0) as invoices_issued_90d,
     coalesce(events.extension_requests_90d, 0) as extension_requests_90d,
     coalesce(events.extension_requests_12m, 0) as extension_requests_12m,
     coalesce(events.bounced_payments_90d, 0) as bounced_payments_90d,
     coalesce(events.bounced_amount_90d, 0) as bounced_amount_90d,
-    coalesce(events.bounced_payments_12m, 0) as bounced_payments_12m,
+    coalesce(events.bounced_payments_12m, 0) as bounced_payments_12m
 from customers
 left join lateness using (customer_id)
 left join days_late using (customer_id)

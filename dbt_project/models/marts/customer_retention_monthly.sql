@@ -11,7 +11,7 @@ flagged as (
         active.customer_id,
         active.month,
         previous.customer_id is not null as bought_previous_month,
-        active.month = min(active.month) over (partition by active.customer_id) as is_first_month,
+        active.month = min(active.month) over (partition by active.customer_id) as is_first_month
     from active
     left join active as previous
         on previous.customer_id = active.customer_id
@@ -23,7 +23,7 @@ per_month as (
         month,
         count(*) as active_customers,
         count(*) filter (where bought_previous_month) as retained_customers,
-        count(*) filter (where is_first_month) as new_customers,
+        count(*) filter (where is_first_month) as new_customers
     from flagged
     group by month
 ),
@@ -35,12 +35,12 @@ final as (
         coalesce(previous.active_customers, 0) as active_previous_month,
         per_month.retained_customers,
         coalesce(previous.active_customers, 0) - per_month.retained_customers as lost_customers,
-        per_month.new_customers,
+        per_month.new_customers
     from per_month
     left join per_month as previous on previous.month = per_month.month - interval 1 month
 )
 
 select
     *,
-    round(retained_customers / nullif(active_previous_month, 0), 4) as retention_rate,
+    {% call round_double(4) %}retained_customers / nullif(active_previous_month, 0){% endcall %} as retention_rate
 from final

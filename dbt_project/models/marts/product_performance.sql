@@ -11,34 +11,41 @@ with sales as (
         net_sales,
         gross_margin,
         quantity as sales_quantity,
-        customers,
+        customers
     from {{ ref('int_sales_product_months_to_date') }}
 ),
 
 turnover as (
     -- whole months from the product rollup, the as-of month from its customers' rows
-    select product_id, month, channel_sales_quantity, channel_average_inventory,
+    select product_id, month, channel_sales_quantity, channel_average_inventory
     from {{ ref('int_channel_turnover_product_monthly') }}
-    where month < date_trunc('month', {{ as_of_date() }})::date
+    where month < cast(date_trunc('month', {{ as_of_date() }}) as date)
     union all
     select
         product_id,
         month,
         {{ channel_turnover_per_product() }}
     from {{ ref('int_channel_turnover_monthly') }}
-    where month = date_trunc('month', {{ as_of_date() }})::date
+    where month = cast(date_trunc('month', {{ as_of_date() }}) as date)
     group by product_id, month
 ),
 
 targets as (
     -- the latest delivered target of each product and month (optional extract)
-    select product_id, strptime(period, '%Y-%m')::date as month, target_net_sales
-    from {{ ref('stg_erp__targets') }}
-    where product_id is not null and delivered_date <= {{ as_of_date() }}
-    qualify
-        row_number() over (
-            partition by product_id, period order by delivered_date desc
-        ) = 1
+    -- a row_number subquery, as Spark 3.5 has no QUALIFY
+    select product_id, month, target_net_sales
+    from (
+        select
+            product_id,
+            cast(period || '-01' as date) as month,
+            target_net_sales,
+            row_number() over (
+                partition by product_id, period order by delivered_date desc
+            ) as delivery_rank
+        from {{ ref('stg_erp__targets') }}
+        where product_id is not null and delivered_date <= {{ as_of_date() }}
+    )
+    where delivery_rank = 1
 ),
 
 products as (
@@ -56,14 +63,14 @@ ranked as (
         {{ pareto_positive_total('net_sales', partition_by='month') }} as positive_total,
         {{ pareto_positive_before('net_sales', 'product_id', partition_by='month') }}
             as positive_before,
-        {{ pareto_rank('net_sales', 'product_id', partition_by='month') }} as sales_rank,
+        {{ pareto_rank('net_sales', 'product_id', partition_by='month') }} as sales_rank
     from sales
 ),
 
 shares as (
     select
         *,
-        net_sales / nullif(positive_total, 0) as share_of_sales,
+        cast(net_sales as double) / nullif(positive_total, 0) as share_of_sales,
         {{ pareto_cumulative_share('net_sales', 'positive_before', 'positive_total') }}
             as cumulative_share,
         {{ pareto_class(
@@ -74,7 +81,7 @@ shares as (
             ],
             'C',
             partition_by='month'
-        ) }} as abc_class,
+        ) }} as abc_class
     from ranked
 ),
 
@@ -92,18 +99,21 @@ final as (
         coalesce(shares.sales_quantity, 0) as sales_quantity,
         coalesce(shares.customers, 0) as customers,
         shares.sales_rank,
-        coalesce(round(shares.share_of_sales, 6), 0) as share_of_sales,
+        coalesce({% call round_double(6) %}shares.share_of_sales{% endcall %}, 0) as share_of_sales,
         shares.cumulative_share,
         -- a product with a target but no sales that month has no sales to classify: C
         coalesce(shares.abc_class, 'C') as abc_class,
-        case
-            when shares.net_sales > 0
-                then round(shares.gross_margin / shares.net_sales, 4)
-        end as margin_rate,
+        {% call round_double(4) %}
+            case
+                when shares.net_sales > 0
+                    then cast(shares.gross_margin as double) / shares.net_sales
+            end
+        {% endcall %} as margin_rate,
         turnover.channel_sales_quantity,
         turnover.channel_average_inventory,
-        round(turnover.channel_sales_quantity / turnover.channel_average_inventory, 4)
-            as channel_turnover,
+        {% call round_double(4) %}
+            cast(turnover.channel_sales_quantity as double) / turnover.channel_average_inventory
+        {% endcall %} as channel_turnover,
         targets.target_net_sales,
         -- only whole months inside the loaded sales history (macros/target_achievement.sql)
         {{ target_achievement_columns(
@@ -121,7 +131,7 @@ final as (
 
 select
     *,
-    round(margin_rate * channel_turnover, 4) as cross_ratio,
-    round(margin_rate * channel_turnover * share_of_sales, 6) as contribution_ratio,
-    {{ crm_setting('version') }} as config_version,
+    {% call round_double(4) %}margin_rate * channel_turnover{% endcall %} as cross_ratio,
+    {% call round_double(6) %}margin_rate * channel_turnover * share_of_sales{% endcall %} as contribution_ratio,
+    {{ crm_setting('version') }} as config_version
 from final

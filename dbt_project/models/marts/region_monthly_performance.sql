@@ -7,7 +7,7 @@
 -- history restated to today's territories, the ones targets are set for); a customer
 -- absent from that master counts in region 'unknown'. Rebuilt whole on every run.
 with sales as (
-    select customer_id, month, net_sales, gross_margin, purchase_days,
+    select customer_id, month, net_sales, gross_margin, purchase_days
     from {{ ref('int_sales_customer_months_to_date') }}
 ),
 
@@ -21,7 +21,7 @@ by_region as (
         sales.month,
         sum(sales.net_sales) as net_sales,
         sum(sales.gross_margin) as gross_margin,
-        count(*) filter (where sales.purchase_days > 0) as active_customers,
+        count(*) filter (where sales.purchase_days > 0) as active_customers
     from sales
     left join regions using (customer_id)
     group by all
@@ -29,17 +29,21 @@ by_region as (
 
 targets as (
     -- the latest delivered target of each region and month (optional extract)
-    select
-        region,
-        strptime(period, '%Y-%m')::date as month,
-        target_net_sales,
-        delivered_date as target_delivered_date,
-    from {{ ref('stg_erp__targets') }}
-    where region is not null and delivered_date <= {{ as_of_date() }}
-    qualify
-        row_number() over (
-            partition by region, period order by delivered_date desc
-        ) = 1
+    -- a row_number subquery, as Spark 3.5 has no QUALIFY
+    select region, month, target_net_sales, target_delivered_date
+    from (
+        select
+            region,
+            cast(period || '-01' as date) as month,
+            target_net_sales,
+            delivered_date as target_delivered_date,
+            row_number() over (
+                partition by region, period order by delivered_date desc
+            ) as delivery_rank
+        from {{ ref('stg_erp__targets') }}
+        where region is not null and delivered_date <= {{ as_of_date() }}
+    )
+    where delivery_rank = 1
 ),
 
 history as (
@@ -56,7 +60,7 @@ joined as (
         coalesce(by_region.gross_margin, 0) as gross_margin,
         coalesce(by_region.active_customers, 0) as active_customers,
         targets.target_net_sales,
-        targets.target_delivered_date,
+        targets.target_delivered_date
     from by_region
     full join targets using (region, month)
     where month <= date_trunc('month', {{ as_of_date() }})
@@ -69,15 +73,17 @@ final as (
         year(joined.month) as year,
         joined.net_sales,
         joined.gross_margin,
-        case
-            when joined.net_sales > 0
-                then round(joined.gross_margin / joined.net_sales, 4)
-        end as margin_rate,
+        {% call round_double(4) %}
+            case
+                when joined.net_sales > 0
+                    then cast(joined.gross_margin as double) / joined.net_sales
+            end
+        {% endcall %} as margin_rate,
         joined.active_customers,
-        round(
-            joined.net_sales / nullif(sum(joined.net_sales) over (partition by joined.month), 0),
-            6
-        ) as share_of_company_sales,
+        {% call round_double(6) %}
+            cast(joined.net_sales as double)
+            / nullif(sum(joined.net_sales) over (partition by joined.month), 0)
+        {% endcall %} as share_of_company_sales,
         joined.target_net_sales,
         joined.target_delivered_date,
         {{ target_achievement_columns(

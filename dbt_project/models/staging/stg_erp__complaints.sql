@@ -10,7 +10,7 @@ renamed as (
         type as complaint_type,
         severity,
         resolved_date,
-        satisfaction_score,
+        satisfaction_score
     from source
 )
 

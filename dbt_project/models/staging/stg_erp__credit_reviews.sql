@@ -16,7 +16,7 @@ renamed as (
         reviewer_id,
         _business_date as delivered_date,
         _file_name as file_name,
-        _line_number as line_number,
+        _line_number as line_number
     from source
 )
 

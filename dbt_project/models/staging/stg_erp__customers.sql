@@ -19,7 +19,7 @@ renamed as (
         payment_terms_days,
         deposit_amount,
         customer_name_key,
-        phone_key,
+        phone_key
     from source
 )
 

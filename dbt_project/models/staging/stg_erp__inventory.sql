@@ -8,7 +8,7 @@ renamed as (
         customer_id,
         product_id,
         quantity_on_hand,
-        customer_id = 'DC' as is_distribution_centre,
+        customer_id = 'DC' as is_distribution_centre
     from source
 )
 

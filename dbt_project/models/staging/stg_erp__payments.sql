@@ -14,7 +14,7 @@ renamed as (
         method as payment_method,
         reference_doc_id,
         _file_name as file_name,
-        _line_number as line_number,
+        _line_number as line_number
     from source
     where status = 'posted'
 )

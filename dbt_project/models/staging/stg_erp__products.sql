@@ -12,7 +12,7 @@ renamed as (
         unit,
         list_price,
         unit_cost,
-        launch_date,
+        launch_date
     from source
 )
 

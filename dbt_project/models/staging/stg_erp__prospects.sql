@@ -15,7 +15,7 @@ renamed as (
         last_contact_date,
         visit_count,
         referred_by_customer_id,
-        name_key,
+        name_key
     from source
 )
 

@@ -10,5 +10,5 @@ select
     reason,
     business_date,
     file_sha256,
-    run_id,
+    run_id
 from source

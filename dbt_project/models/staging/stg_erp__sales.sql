@@ -21,7 +21,7 @@ renamed as (
         sales_rep_id,
         promotion_id,
         _file_name as file_name,
-        _line_number as line_number,
+        _line_number as line_number
     from source
 )
 

@@ -9,7 +9,7 @@ renamed as (
         region,
         product_id,
         target_net_sales,
-        _business_date as delivered_date,
+        _business_date as delivered_date
     from source
 )
 

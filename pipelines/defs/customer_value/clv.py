@@ -189,11 +189,12 @@ def fit_sample(buyers: pl.DataFrame, size: int) -> pl.DataFrame:
     order of the rows, the run or the library versions."""
     if buyers.height <= size:
         return buyers
-    keys = buyers["customer_id"].map_elements(
-        lambda customer_id: int.from_bytes(
-            hashlib.blake2b(customer_id.encode("utf-8"), digest_size=8).digest(), "big"
-        ),
-        return_dtype=pl.UInt64,
+    keys = pl.Series(
+        [
+            int.from_bytes(hashlib.blake2b(c.encode("utf-8"), digest_size=8).digest(), "big")
+            for c in buyers["customer_id"]
+        ],
+        dtype=pl.UInt64,
     )
     return buyers.with_columns(_key=keys).sort("_key", "customer_id").head(size).drop("_key")
 
